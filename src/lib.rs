@@ -1,0 +1,111 @@
+//! Python asyncio's concurrency toolbox for Rust, on any executor.
+//!
+//! `async-patterns` gives you the primitives asyncio programs are built from —
+//! locks, semaphores, queues, events, conditions, barriers, cancellation, task sets,
+//! timeouts, retry and debounce — as runtime-agnostic building blocks. They are
+//! plain futures on top of [`event-listener`](https://docs.rs/event-listener), so they
+//! run under tokio, smol, async-std, embassy, a hand-written `block_on`, and on
+//! `no_std` targets with an allocator. Their state machines are model-checked with
+//! [loom](https://docs.rs/loom), and every waiting method is cancel safe: dropping
+//! its future never loses a lock, a permit, an item or a wake-up.
+//!
+//! # From asyncio to async-patterns
+//!
+//! | asyncio | async-patterns | status |
+//! | --- | --- | --- |
+//! | `Lock` | [`sync::Mutex`] (owns its data) | built |
+//! | (none; `aiorwlock`) | [`sync::RwLock`] | built |
+//! | `Semaphore`, `BoundedSemaphore` | [`sync::Semaphore`] (FIFO, `acquire_many`) | built |
+//! | `Event` | `sync::Event` | *planned* |
+//! | `Condition` | `sync::Condvar` | *planned* |
+//! | `Barrier` | `sync::Barrier` | *planned* |
+//! | `Queue`, `LifoQueue`, `PriorityQueue` | `queue::Queue` | *planned* |
+//! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::CancellationToken` | *planned* |
+//! | `Task.add_done_callback` | `task::JoinHandle::on_complete` | *planned* |
+//! | background task set | `task::BackgroundTasks` | *planned* |
+//! | async generators | `stream::generate` | *planned* |
+//! | `shield` | `task::shield` | *planned* |
+//! | `wait(FIRST_COMPLETED)` | `task::TaskSet`, `future::race`, `future::select` | *planned* |
+//! | `gather` | `future::join_all` | *planned* |
+//! | `wait_for`, `timeout` | `future::timeout` | *planned* |
+//! | retry with backoff | `time::retry` | *planned* |
+//! | debounce | `time::Debouncer` | *planned* |
+//!
+//! # Cancellation is dropping
+//!
+//! In asyncio a task is cancelled by raising `CancelledError` at its `await`. In
+//! Rust a future is cancelled by dropping it. Every future of this crate undoes
+//! what it started when dropped, and says so under `# Cancel safety`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_patterns::sync::{Mutex, Semaphore};
+//!
+//! # futures_lite::future::block_on(async {
+//! let total = Arc::new(Mutex::new(0));
+//! let slots = Semaphore::new(2); // at most two workers inside at once
+//! for n in 1..=3 {
+//!     let _slot = slots.acquire().await;
+//!     *total.lock().await += n;
+//! }
+//! assert_eq!(*total.lock().await, 6);
+//! # });
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `std` | yes | `*_blocking` methods, std-backed parking and locks |
+//! | `portable-atomic` | no | targets without compare-and-swap (via `portable-atomic`) |
+//! | `tokio` | no | ready-made `Timer`/`Spawn` adapters for tokio (*planned*) |
+//! | `async-io` | no | a ready-made `Timer` for async-io (*planned*) |
+//!
+//! Without `std` the crate is `#![no_std]` and needs `alloc`:
+//! `cargo build --no-default-features --target thumbv7em-none-eabihf` builds.
+#![no_std]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    clippy::alloc_instead_of_core,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc
+)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+extern crate alloc;
+#[cfg(any(feature = "std", loom))]
+extern crate std;
+
+pub mod sync;
+mod sync_facade;
+
+/// Aborts the process: used where continuing would break an invariant (a counter
+/// about to wrap). Without `std`, a panic while panicking aborts.
+#[cold]
+#[inline(never)]
+pub(crate) fn abort(msg: &str) -> ! {
+    #[cfg(feature = "std")]
+    {
+        std::eprintln!("{msg}");
+        std::process::abort()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        struct Abort;
+        impl Drop for Abort {
+            fn drop(&mut self) {
+                panic!("async-patterns: aborting");
+            }
+        }
+        let _abort = Abort;
+        panic!("{}", msg)
+    }
+}

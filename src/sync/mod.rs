@@ -1,0 +1,32 @@
+//! Locks and signalling primitives: asyncio's `Lock`, `Semaphore` (and later
+//! `Event`, `Condition`, `Barrier`).
+//!
+//! | asyncio | here | notes |
+//! | --- | --- | --- |
+//! | `asyncio.Lock` | [`Mutex`] | owns the data it protects; the guard unlocks |
+//! | (none) | [`RwLock`] | many readers or one writer, upgradable reads |
+//! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore`] | FIFO, `acquire_many`; guards make over-release impossible |
+//!
+//! Every waiting method returns a named future that is cancel safe: dropping it
+//! never loses a lock, a permit or a wake-up (each method's `# Cancel safety`
+//! section says exactly what a drop does).
+
+mod mutex;
+mod rwlock;
+mod semaphore;
+
+pub use mutex::{Lock, Mutex, MutexGuard};
+#[cfg(target_has_atomic = "ptr")]
+pub use mutex::{LockArc, MutexGuardArc};
+pub use rwlock::{
+    Read, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard, UpgradableRead,
+    Upgrade, Write,
+};
+#[cfg(target_has_atomic = "ptr")]
+pub use rwlock::{
+    ReadArc, RwLockReadGuardArc, RwLockUpgradableReadGuardArc, RwLockWriteGuardArc,
+    UpgradableReadArc, UpgradeArc, WriteArc,
+};
+pub use semaphore::{Acquire, Semaphore, SemaphoreGuard};
+#[cfg(target_has_atomic = "ptr")]
+pub use semaphore::{AcquireArc, SemaphoreGuardArc};

@@ -1,0 +1,345 @@
+//! The one place that picks where atomics, `Arc`, cells, the internal blocking lock
+//! and `block_on` come from: `core`/`alloc`/`std`, `portable-atomic`, or `loom`
+//! under `--cfg loom`. Nothing else in `src/` imports `core::sync::atomic`,
+//! `alloc::sync::Arc` or `loom` directly.
+
+// ---------------------------------------------------------------------------
+// Atomics and Arc
+// ---------------------------------------------------------------------------
+
+#[allow(unused_imports)]
+#[cfg(all(not(loom), not(feature = "portable-atomic")))]
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+#[allow(unused_imports)]
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+#[allow(unused_imports)]
+#[cfg(all(not(loom), feature = "portable-atomic"))]
+pub(crate) use portable_atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+
+/// The `Arc` that the crate's internals share state with (loom's under loom, so loom
+/// tracks its reference counts; `portable-atomic-util`'s with `portable-atomic`).
+#[cfg(all(not(loom), not(feature = "portable-atomic")))]
+pub(crate) use alloc::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+#[cfg(all(not(loom), feature = "portable-atomic"))]
+pub(crate) use portable_atomic_util::Arc;
+
+/// The `Arc` that public signatures name (`lock_arc(self: &Arc<Self>)`, ...): always
+/// `alloc::sync::Arc`, which exists where the target has pointer-sized atomics.
+#[cfg(target_has_atomic = "ptr")]
+pub(crate) use alloc::sync::Arc as PublicArc;
+
+// ---------------------------------------------------------------------------
+// const fn that stays const except under loom (loom's types have no const `new`)
+// ---------------------------------------------------------------------------
+
+/// Declares a function `const` except under `cfg(loom)`.
+macro_rules! const_fn {
+    ($(#[$attr:meta])* $vis:vis const fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])*
+        $vis const fn $($rest)*
+
+        #[cfg(loom)]
+        $(#[$attr])*
+        $vis fn $($rest)*
+    };
+}
+pub(crate) use const_fn;
+
+// ---------------------------------------------------------------------------
+// UnsafeCell with loom's `with`/`with_mut` API, plus access tokens for guards
+// ---------------------------------------------------------------------------
+
+/// An `UnsafeCell` whose accesses loom can check.
+///
+/// Short accesses go through [`with`](Self::with)/[`with_mut`](Self::with_mut). A
+/// guard that hands out references for as long as it lives takes an access token
+/// ([`shared`](Self::shared) / [`exclusive`](Self::exclusive)) when it is created and
+/// dereferences [`raw`](Self::raw): under loom the token is a tracked pointer, so loom
+/// reports two guards that overlap; otherwise it is a zero-sized marker.
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T: ?Sized>(Inner<T>);
+
+#[cfg(not(loom))]
+type Inner<T> = core::cell::UnsafeCell<T>;
+#[cfg(loom)]
+type Inner<T> = loom::cell::UnsafeCell<T>;
+
+impl<T> UnsafeCell<T> {
+    const_fn! {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(Inner::new(value))
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+impl<T: ?Sized> UnsafeCell<T> {
+    #[allow(dead_code)]
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        #[cfg(not(loom))]
+        return f(self.0.get());
+        #[cfg(loom)]
+        return self.0.with(f);
+    }
+
+    #[allow(dead_code)]
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        #[cfg(not(loom))]
+        return f(self.0.get());
+        #[cfg(loom)]
+        return self.0.with_mut(f);
+    }
+
+    /// A reference through `&mut self`: no other access can exist.
+    #[inline]
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return self.0.get_mut();
+        // SAFETY: `&mut self` excludes every other access for the borrow's lifetime.
+        #[cfg(loom)]
+        return self.0.with_mut(|p| unsafe { &mut *p });
+    }
+
+    /// The raw pointer, untracked. Dereference it only while holding an access token
+    /// taken from this cell.
+    #[inline]
+    pub(crate) fn raw(&self) -> *mut T {
+        #[cfg(not(loom))]
+        return self.0.get();
+        #[cfg(loom)]
+        return self.0.with_mut(|p| p);
+    }
+
+    /// Starts a shared access that lasts as long as the returned token.
+    #[inline]
+    pub(crate) fn shared(&self) -> Access<T> {
+        #[cfg(not(loom))]
+        return Access(core::marker::PhantomData);
+        #[cfg(loom)]
+        return Access::Shared(self.0.get());
+    }
+
+    /// Starts an exclusive access that lasts as long as the returned token.
+    #[inline]
+    pub(crate) fn exclusive(&self) -> Access<T> {
+        #[cfg(not(loom))]
+        return Access(core::marker::PhantomData);
+        #[cfg(loom)]
+        return Access::Exclusive(self.0.get_mut());
+    }
+}
+
+/// A token for an access to an [`UnsafeCell`]; zero-sized outside loom.
+#[cfg(not(loom))]
+pub(crate) struct Access<T: ?Sized>(core::marker::PhantomData<fn() -> *const T>);
+/// A token for an access to an [`UnsafeCell`]: loom's tracked pointer.
+#[cfg(loom)]
+#[allow(dead_code)]
+pub(crate) enum Access<T: ?Sized> {
+    Shared(loom::cell::ConstPtr<T>),
+    Exclusive(loom::cell::MutPtr<T>),
+}
+
+impl<T: ?Sized> core::fmt::Debug for Access<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Access")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A short blocking lock for internal wait lists
+// ---------------------------------------------------------------------------
+
+/// A lock for critical sections of a few instructions that run no user code.
+///
+/// With `std` it is `std::sync::Mutex`; under loom, loom's; without `std` it is a
+/// spin lock (documented on the primitives that use it): it is held only while a
+/// wait list is edited, never across a wake-up or user code.
+#[derive(Debug)]
+pub(crate) struct BlockingMutex<T> {
+    #[cfg(all(feature = "std", not(loom)))]
+    inner: std::sync::Mutex<T>,
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+    #[cfg(all(not(feature = "std"), not(loom)))]
+    locked: AtomicBool,
+    #[cfg(all(not(feature = "std"), not(loom)))]
+    inner: UnsafeCell<T>,
+}
+
+// SAFETY: without std, `inner` is only reached while `locked` is held, which gives
+// one thread at a time exclusive access; with std and loom the inner mutex is Sync.
+#[cfg(all(not(feature = "std"), not(loom)))]
+unsafe impl<T: Send> Sync for BlockingMutex<T> {}
+
+impl<T> BlockingMutex<T> {
+    const_fn! {
+        pub(crate) const fn new(value: T) -> Self {
+            Self {
+                #[cfg(all(feature = "std", not(loom)))]
+                inner: std::sync::Mutex::new(value),
+                #[cfg(loom)]
+                inner: loom::sync::Mutex::new(value),
+                #[cfg(all(not(feature = "std"), not(loom)))]
+                locked: AtomicBool::new(false),
+                #[cfg(all(not(feature = "std"), not(loom)))]
+                inner: UnsafeCell::new(value),
+            }
+        }
+    }
+
+    /// Runs `f` with the lock held.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        #[cfg(all(feature = "std", not(loom)))]
+        {
+            // Critical sections never panic, so the lock cannot be poisoned by us; if
+            // an allocation failure unwound through one, the data is still consistent.
+            let mut guard = self
+                .inner
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        }
+        #[cfg(loom)]
+        {
+            f(&mut self.inner.lock().unwrap())
+        }
+        #[cfg(all(not(feature = "std"), not(loom)))]
+        {
+            while self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                core::hint::spin_loop();
+            }
+            struct Unlock<'a>(&'a AtomicBool);
+            impl Drop for Unlock<'_> {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::Release);
+                }
+            }
+            let _unlock = Unlock(&self.locked);
+            // SAFETY: `locked` is held until `_unlock` drops, after `f` returns.
+            self.inner.with_mut(|p| f(unsafe { &mut *p }))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A lazily allocated box (keeps primitives small and `new` allocation-free)
+// ---------------------------------------------------------------------------
+
+/// A `Box<T>` allocated on first use and freed on drop.
+pub(crate) struct LazyBox<T> {
+    ptr: AtomicPtr<T>,
+}
+
+impl<T> LazyBox<T> {
+    const_fn! {
+        pub(crate) const fn new() -> Self {
+            Self { ptr: AtomicPtr::new(core::ptr::null_mut()) }
+        }
+    }
+
+    /// The value, if it was allocated.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&T> {
+        let ptr = self.ptr.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init`, was
+        // published with Release, and is freed only in `drop`, which has `&mut self`.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The value, allocated with `init` if this is the first use.
+    #[cold]
+    pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        if let Some(value) = self.get() {
+            return value;
+        }
+        let new = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(init()));
+        match self.ptr.compare_exchange(
+            core::ptr::null_mut(),
+            new,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `new` is the live allocation we just published.
+            Ok(_) => unsafe { &*new },
+            Err(existing) => {
+                // SAFETY: `new` was never published; we still own it. `existing`
+                // was published by the winner and lives until `drop`.
+                unsafe {
+                    drop(alloc::boxed::Box::from_raw(new));
+                    &*existing
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for LazyBox<T> {
+    fn drop(&mut self) {
+        let ptr = self.ptr.load(Ordering::Acquire);
+        if !ptr.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and `&mut self` means no
+            // reference handed out by `get` is alive any more.
+            drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
+        }
+    }
+}
+
+impl<T> core::fmt::Debug for LazyBox<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LazyBox")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// block_on for the `*_blocking` twins
+// ---------------------------------------------------------------------------
+
+/// Runs a future to completion on this thread, parking between polls.
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    use core::task::{Context, Poll};
+    use std::sync::Arc as StdArc;
+    use std::task::Wake;
+    use std::thread::{self, Thread};
+
+    struct Unparker(Thread);
+    impl Wake for Unparker {
+        fn wake(self: StdArc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = StdArc::new(Unparker(thread::current())).into();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = core::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => thread::park(),
+        }
+    }
+}
+
+/// Runs a future to completion under loom's scheduler.
+#[cfg(loom)]
+pub(crate) fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    loom::future::block_on(future)
+}
