@@ -20,7 +20,7 @@
 //! | `Condition` | `sync::Condvar` | *planned* |
 //! | `Barrier` | `sync::Barrier` | *planned* |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | `queue::Queue` | *planned* |
-//! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::CancellationToken` | *planned* |
+//! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::JoinError::Cancelled`, `task::CancellationToken` | *planned* |
 //! | `Task.add_done_callback` | `task::JoinHandle::on_complete` | *planned* |
 //! | background task set | `task::BackgroundTasks` | *planned* |
 //! | async generators | `stream::generate` | *planned* |
@@ -40,17 +40,19 @@
 //! # Example
 //!
 //! ```
-//! use std::sync::Arc;
 //! use async_patterns::sync::{Mutex, Semaphore};
 //!
 //! # futures_lite::future::block_on(async {
-//! let total = Arc::new(Mutex::new(0));
-//! let slots = Semaphore::new(2); // at most two workers inside at once
-//! for n in 1..=3 {
+//! let total = Mutex::new(0);
+//! let slots = Semaphore::new(2); // at most two jobs inside at once
+//! let job = |n| async {
 //!     let _slot = slots.acquire().await;
+//!     assert!(slots.available_permits() < 2);
 //!     *total.lock().await += n;
-//! }
+//! };
+//! futures_lite::future::zip(job(1), futures_lite::future::zip(job(2), job(3))).await;
 //! assert_eq!(*total.lock().await, 6);
+//! assert_eq!(slots.available_permits(), 2);
 //! # });
 //! ```
 //!
@@ -78,7 +80,7 @@
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc
 )]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(any(feature = "std", loom))]

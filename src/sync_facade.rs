@@ -243,12 +243,18 @@ impl<T> BlockingMutex<T> {
 /// A `Box<T>` allocated on first use and freed on drop.
 pub(crate) struct LazyBox<T> {
     ptr: AtomicPtr<T>,
+    _owns: core::marker::PhantomData<alloc::boxed::Box<T>>,
 }
+
+// SAFETY: a `LazyBox<T>` owns a `T` and hands out `&T` to every thread that shares it,
+// exactly like a `Box<T>` behind a `OnceLock`.
+unsafe impl<T: Send> Send for LazyBox<T> {}
+unsafe impl<T: Send + Sync> Sync for LazyBox<T> {}
 
 impl<T> LazyBox<T> {
     const_fn! {
         pub(crate) const fn new() -> Self {
-            Self { ptr: AtomicPtr::new(core::ptr::null_mut()) }
+            Self { ptr: AtomicPtr::new(core::ptr::null_mut()), _owns: core::marker::PhantomData }
         }
     }
 
@@ -312,9 +318,9 @@ impl<T> core::fmt::Debug for LazyBox<T> {
 /// Runs a future to completion on this thread, parking between polls.
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    use alloc::sync::Arc as StdArc;
+    use alloc::task::Wake;
     use core::task::{Context, Poll};
-    use std::sync::Arc as StdArc;
-    use std::task::Wake;
     use std::thread::{self, Thread};
 
     struct Unparker(Thread);

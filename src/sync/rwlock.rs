@@ -380,7 +380,8 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    /// Takes a read lock if no writer holds or waits for the lock.
+    /// Takes a read lock unless a writer holds the lock or is waiting for the
+    /// readers to leave.
     ///
     /// ```
     /// use async_patterns::sync::RwLock;
@@ -934,7 +935,9 @@ guard!(
     #[cfg(all())]
     /// A write guard of a [`RwLock`]; releases the write lock on drop.
     RwLockWriteGuard, write_unlock, exclusive, &'a RwLock<T>, ['a],
-    send: [Send], sync: [Sync]
+    // `Send + Sync`: a write guard sent to another thread can be downgraded there to
+    // a read guard, while this thread also reads.
+    send: [Send + Sync], sync: [Sync]
 );
 guard!(
     #[cfg(all())]
