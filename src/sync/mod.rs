@@ -30,3 +30,29 @@ pub use rwlock::{
 pub use semaphore::{Acquire, Semaphore, SemaphoreGuard};
 #[cfg(target_has_atomic = "ptr")]
 pub use semaphore::{AcquireArc, SemaphoreGuardArc};
+
+/// Auto-trait bounds that must NOT hold (rustdoc checks that these fail to compile).
+///
+/// A write guard over `Cell` data must not be sent: it could be downgraded on the
+/// other thread while this one reads.
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<async_patterns::sync::RwLockWriteGuard<'static, std::cell::Cell<u8>>>();
+/// ```
+/// A `Mutex` of `Rc` is not `Sync`:
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<async_patterns::sync::Mutex<std::rc::Rc<u8>>>();
+/// ```
+/// A mutex guard over `Cell` data is not `Sync`:
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<async_patterns::sync::MutexGuard<'static, std::cell::Cell<u8>>>();
+/// ```
+/// A read guard over `Cell` data is not `Send`:
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<async_patterns::sync::RwLockReadGuard<'static, std::cell::Cell<u8>>>();
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailChecks;

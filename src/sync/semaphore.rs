@@ -159,6 +159,10 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
     pub fn add_permits(&self, n: usize) {
+        assert!(
+            n <= Self::MAX_PERMITS,
+            "Semaphore::add_permits: adding {n} permits exceeds Semaphore::MAX_PERMITS"
+        );
         self.release(n);
     }
 
@@ -188,7 +192,7 @@ impl Semaphore {
     /// assert!(sem.try_acquire_many(2).is_none());
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphoreGuard<'_>> {
-        self.try_take(n).then_some(SemaphoreGuard {
+        self.try_take(n).then(|| SemaphoreGuard {
             sem: self,
             permits: n,
         })

@@ -1,0 +1,275 @@
+//! `sync::Semaphore`: permits, FIFO without overtaking, partial grants, cancel
+//! safety, contention.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_patterns::sync::Semaphore;
+use common::{drop_at_pending, now, pending};
+
+#[test]
+fn permits_come_and_go() {
+    let s = Semaphore::new(3);
+    let a = now(s.acquire());
+    let b = s.try_acquire_many(2).unwrap();
+    assert_eq!((a.permits(), b.permits()), (1, 2));
+    assert_eq!(s.available_permits(), 0);
+    assert!(s.try_acquire().is_none());
+    drop(b);
+    assert_eq!(s.available_permits(), 2);
+    a.forget();
+    assert_eq!(s.available_permits(), 2, "a forgotten permit stays out");
+    s.add_permits(5);
+    assert_eq!(s.available_permits(), 7);
+    assert_eq!(now(s.acquire_many(0)).permits(), 0);
+    assert_eq!(
+        format!("{s:?}"),
+        "Semaphore { available_permits: 7, waiters_queued: false }"
+    );
+}
+
+#[test]
+fn waiter_wakes_on_release() {
+    let s = Semaphore::new(1);
+    let g = s.try_acquire().unwrap();
+    let mut w = pending(s.acquire());
+    drop(g);
+    assert_eq!(w.wakes(), 1);
+    let g = w.assert_ready();
+    assert_eq!(s.available_permits(), 0);
+    drop(g);
+    assert_eq!(s.available_permits(), 1);
+}
+
+#[test]
+fn acquire_many_is_not_overtaken() {
+    let s = Semaphore::new(5);
+    let held = s.try_acquire_many(3).unwrap();
+    // Needs 5, 2 are free: it takes them as a partial grant and queues.
+    let mut many = pending(s.acquire_many(5));
+    assert_eq!(s.available_permits(), 0);
+    let mut one = pending(s.acquire());
+    s.add_permits(1);
+    assert!(
+        s.try_acquire().is_none(),
+        "try_acquire never takes a permit ahead of a queued waiter"
+    );
+    assert!(
+        !one.is_woken(),
+        "the later acquire() does not overtake acquire_many(5)"
+    );
+    drop(held); // 3 more: 2 complete `many`, 1 goes to `one`
+    assert!(many.is_woken());
+    assert!(one.is_woken());
+    let many = many.assert_ready();
+    assert_eq!(many.permits(), 5);
+    let one = one.assert_ready();
+    assert_eq!(s.available_permits(), 0);
+    drop((many, one));
+    assert_eq!(s.available_permits(), 6);
+}
+
+#[test]
+fn fifo_order_of_waiters() {
+    let s = Semaphore::new(0);
+    let mut a = pending(s.acquire_many(2));
+    let mut b = pending(s.acquire());
+    let mut c = pending(s.acquire());
+    s.add_permits(1);
+    assert!(!a.is_woken() && !b.is_woken() && !c.is_woken());
+    s.add_permits(2);
+    assert!(a.is_woken() && b.is_woken() && !c.is_woken());
+    let (ga, gb) = (a.assert_ready(), b.assert_ready());
+    c.assert_pending();
+    drop(gb);
+    let gc = c.assert_ready();
+    drop((ga, gc));
+    assert_eq!(s.available_permits(), 3);
+}
+
+#[test]
+fn many_waiters_released_at_once() {
+    // More waiters than one wake batch holds.
+    let s = Semaphore::new(0);
+    let mut waiters: Vec<_> = (0..40).map(|_| pending(s.acquire())).collect();
+    s.add_permits(40);
+    for w in &mut waiters {
+        assert!(w.is_woken());
+        w.assert_ready().forget();
+    }
+    assert_eq!(s.available_permits(), 0);
+}
+
+// ---- cancel safety -------------------------------------------------------
+
+#[test]
+fn dropped_acquire_many_gives_back_its_partial_grant() {
+    let s = Semaphore::new(5);
+    let held = s.try_acquire_many(3).unwrap();
+    drop_at_pending(s.acquire_many(5)); // had 2 set aside
+    assert_eq!(s.available_permits(), 2, "the partial grant came back");
+    drop(held);
+    assert_eq!(s.available_permits(), 5);
+    assert!(s.try_acquire_many(5).is_some());
+}
+
+#[test]
+fn dropped_acquire_many_passes_its_grant_to_the_next_waiter() {
+    let s = Semaphore::new(2);
+    let many = pending(s.acquire_many(3)); // takes 2, needs 1 more
+    let mut one = pending(s.acquire());
+    let mut two = pending(s.acquire());
+    drop(many);
+    assert!(
+        one.is_woken() && two.is_woken(),
+        "its 2 permits go to the queue"
+    );
+    let (g1, g2) = (one.assert_ready(), two.assert_ready());
+    assert_eq!(s.available_permits(), 0);
+    drop((g1, g2));
+    assert_eq!(s.available_permits(), 2);
+}
+
+#[test]
+fn dropped_after_grant_before_poll_gives_everything_back() {
+    let s = Semaphore::new(0);
+    let a = pending(s.acquire_many(2));
+    let mut b = pending(s.acquire());
+    s.add_permits(2); // completes `a`, which never runs again
+    assert!(a.is_woken());
+    drop(a);
+    assert!(b.is_woken(), "the granted permits pass on");
+    drop(b.assert_ready());
+    assert_eq!(s.available_permits(), 2);
+}
+
+#[test]
+fn dropped_acquire_arc_leaves_nothing_behind() {
+    let s = Arc::new(Semaphore::new(1));
+    let g = s.try_acquire_arc().unwrap();
+    drop_at_pending(s.acquire_arc());
+    drop_at_pending(s.acquire_many_arc(3));
+    let mut w = pending(s.acquire_arc());
+    drop(g);
+    let g = w.assert_ready();
+    assert!(Arc::ptr_eq(g.semaphore(), &s));
+    drop(g);
+    assert_eq!(s.available_permits(), 1);
+    assert_eq!(Arc::strong_count(&s), 1);
+}
+
+#[test]
+fn dropped_queued_waiter_does_not_block_the_rest() {
+    let s = Semaphore::new(0);
+    let a = pending(s.acquire());
+    let mut b = pending(s.acquire());
+    drop(a);
+    s.add_permits(1);
+    assert!(b.is_woken());
+    drop(b.assert_ready());
+    assert_eq!(s.available_permits(), 1);
+    assert!(
+        s.try_acquire().is_some(),
+        "the queue is empty again, no barrier left"
+    );
+}
+
+// ---- bad input -----------------------------------------------------------
+
+#[test]
+#[should_panic(expected = "exceeds Semaphore::MAX_PERMITS")]
+fn add_permits_past_the_maximum_panics() {
+    let s = Semaphore::new(Semaphore::MAX_PERMITS);
+    s.add_permits(1);
+}
+
+#[test]
+#[should_panic(expected = "could never be granted")]
+fn acquire_many_past_the_maximum_panics() {
+    let s = Semaphore::new(1);
+    let _ = s.acquire_many(Semaphore::MAX_PERMITS + 1);
+}
+
+#[test]
+fn add_permits_past_the_maximum_with_waiters_panics() {
+    let s = Semaphore::new(0);
+    let w = pending(s.acquire());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.add_permits(Semaphore::MAX_PERMITS + 1);
+    }));
+    assert!(result.is_err());
+    drop(w);
+    s.add_permits(1);
+    assert!(s.try_acquire().is_some(), "the semaphore is still usable");
+}
+
+// ---- contention ----------------------------------------------------------
+
+#[test]
+fn never_more_holders_than_permits() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = Arc::new(Semaphore::new(3));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..12)
+            .map(|t| {
+                let (s, inside, peak) = (s.clone(), inside.clone(), peak.clone());
+                tokio::spawn(async move {
+                    for i in 0..200 {
+                        let n = 1 + (t + i) % 2;
+                        let g = s.acquire_many(n).await;
+                        let now = inside.fetch_add(n, Ordering::SeqCst) + n;
+                        assert!(now <= 3, "{now} permits held of 3");
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        common::yield_now().await;
+                        inside.fetch_sub(n, Ordering::SeqCst);
+                        drop(g);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(s.available_permits(), 3);
+        assert!(peak.load(Ordering::SeqCst) >= 2);
+    });
+}
+
+#[test]
+fn blocking_twins() {
+    let s = Arc::new(Semaphore::new(2));
+    let inside = Arc::new(AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for i in 0..4 {
+            let (s, inside) = (s.clone(), inside.clone());
+            scope.spawn(move || {
+                for _ in 0..300 {
+                    let g = if i % 2 == 0 {
+                        s.acquire_blocking()
+                    } else {
+                        s.acquire_many_blocking(1)
+                    };
+                    assert!(inside.fetch_add(1, Ordering::SeqCst) < 2);
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(g);
+                }
+            });
+        }
+    });
+    assert_eq!(s.available_permits(), 2);
+}
+
+#[test]
+fn static_semaphore_and_size() {
+    static S: Semaphore = Semaphore::new(1);
+    drop(now(S.acquire()));
+    assert_eq!(S.available_permits(), 1);
+    assert!(std::mem::size_of::<Semaphore>() <= 16);
+}
