@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_patterns::sync::{Mutex, MutexGuard, MutexGuardArc};
+/// Iterations of the threaded tests (fewer under miri, which is slow).
+const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
+
 use common::{Task, drop_at_pending, now, pending};
 
 #[test]
@@ -179,6 +182,7 @@ fn waiter_is_not_starved_by_a_relocking_task_poll_level() {
 }
 
 #[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
 fn waiter_is_not_starved_by_a_relocking_task_threads() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -227,6 +231,7 @@ fn waiter_is_not_starved_by_a_relocking_task_threads() {
 // ---- contention ----------------------------------------------------------
 
 #[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
 fn mutual_exclusion_under_contention() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -266,16 +271,16 @@ fn blocking_twins_exclude_each_other() {
         for _ in 0..4 {
             let m = m.clone();
             s.spawn(move || {
-                for _ in 0..1000 {
+                for _ in 0..ROUNDS {
                     *m.lock_blocking() += 1;
                 }
-                for _ in 0..1000 {
+                for _ in 0..ROUNDS {
                     *m.lock_arc_blocking() += 1;
                 }
             });
         }
     });
-    assert_eq!(*m.lock_blocking(), 8000);
+    assert_eq!(*m.lock_blocking(), 8 * ROUNDS);
 }
 
 #[test]

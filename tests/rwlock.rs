@@ -9,6 +9,9 @@ use async_patterns::sync::{
     RwLock, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard,
     RwLockWriteGuardArc,
 };
+/// Iterations of the threaded tests (fewer under miri, which is slow).
+const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
+
 use common::{drop_at_pending, now, pending};
 
 #[test]
@@ -214,6 +217,7 @@ fn dropped_upgradable_read_passes_on() {
 // ---- contention ----------------------------------------------------------
 
 #[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
 fn readers_and_writers_under_contention() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -271,7 +275,7 @@ fn blocking_twins() {
         for i in 0..4 {
             let l = l.clone();
             s.spawn(move || {
-                for _ in 0..500 {
+                for _ in 0..ROUNDS {
                     match i % 3 {
                         0 => *l.write_blocking() += 1,
                         1 => *l.write_arc_blocking() += 1,
@@ -289,5 +293,5 @@ fn blocking_twins() {
             });
         }
     });
-    assert_eq!(*l.read_blocking(), 2000);
+    assert_eq!(*l.read_blocking(), 4 * ROUNDS);
 }

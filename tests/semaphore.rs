@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_patterns::sync::Semaphore;
+/// Iterations of the threaded tests (fewer under miri, which is slow).
+const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
+
 use common::{drop_at_pending, now, pending};
 
 #[test]
@@ -189,7 +192,7 @@ fn add_permits_past_the_maximum_panics() {
 #[should_panic(expected = "could never be granted")]
 fn acquire_many_past_the_maximum_panics() {
     let s = Semaphore::new(1);
-    let _ = s.acquire_many(Semaphore::MAX_PERMITS + 1);
+    drop(s.acquire_many(Semaphore::MAX_PERMITS + 1));
 }
 
 #[test]
@@ -208,6 +211,7 @@ fn add_permits_past_the_maximum_with_waiters_panics() {
 // ---- contention ----------------------------------------------------------
 
 #[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
 fn never_more_holders_than_permits() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -250,7 +254,7 @@ fn blocking_twins() {
         for i in 0..4 {
             let (s, inside) = (s.clone(), inside.clone());
             scope.spawn(move || {
-                for _ in 0..300 {
+                for _ in 0..ROUNDS {
                     let g = if i % 2 == 0 {
                         s.acquire_blocking()
                     } else {
