@@ -45,7 +45,8 @@
 //! # futures_lite::future::block_on(async {
 //! let total = Mutex::new(0);
 //! let slots = Semaphore::new(2); // at most two jobs inside at once
-//! let job = |n| async {
+//! let (total, slots) = (&total, &slots);
+//! let job = |n| async move {
 //!     let _slot = slots.acquire().await;
 //!     assert!(slots.available_permits() < 2);
 //!     *total.lock().await += n;
