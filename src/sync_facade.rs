@@ -258,9 +258,9 @@ impl<T> LazyBox<T> {
         }
     }
 
-    /// The value, if it was allocated.
+    /// The value, if it was allocated and this thread already sees the pointer.
     #[inline]
-    pub(crate) fn get(&self) -> Option<&T> {
+    fn get(&self) -> Option<&T> {
         let ptr = self.ptr.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init`, was
         // published with Release, and is freed only in `drop`, which has `&mut self`.

@@ -3,7 +3,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_patterns::sync::{
     RwLock, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard,
@@ -219,6 +218,7 @@ fn dropped_upgradable_read_passes_on() {
 #[test]
 #[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
 fn readers_and_writers_under_contention() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()

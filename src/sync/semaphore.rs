@@ -329,9 +329,18 @@ impl Semaphore {
                 Err(actual) => s = actual,
             }
         }
-        // Waiters are queued, so the list exists.
-        let list = self.waiters.get().expect("QUEUED implies a wait list");
-        self.grant(list, n, WakeBatch::new());
+        self.grant(self.list(), n, WakeBatch::new());
+    }
+
+    /// The wait list, allocated on first use. Always reached through here: a thread
+    /// that sees `QUEUED` with a relaxed load may not see the list's pointer yet
+    /// through a plain load, but `get_or_init`'s compare-and-swap finds it.
+    fn list(&self) -> &BlockingMutex<WaitList> {
+        self.waiters.get_or_init(|| {
+            BlockingMutex::new(WaitList {
+                queue: VecDeque::new(),
+            })
+        })
     }
 
     /// Hands `left` permits to the queue in order, waking the granted waiters
@@ -405,7 +414,7 @@ impl Semaphore {
             };
             match self
                 .state
-                .compare_exchange_weak(s, next, Ordering::Acquire, Ordering::Acquire)
+                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => return missing,
                 Err(actual) => s = actual,
@@ -538,11 +547,7 @@ impl RawAcquire {
                     self.done = true;
                     return Poll::Ready(());
                 }
-                let list = sem.waiters.get_or_init(|| {
-                    BlockingMutex::new(WaitList {
-                        queue: VecDeque::new(),
-                    })
-                });
+                let list = sem.list();
                 let n = self.n;
                 let node = list.with(|list| {
                     let missing = sem.take_or_queue_locked(n);
@@ -575,7 +580,7 @@ impl RawAcquire {
                     self.done = true;
                     return Poll::Ready(());
                 }
-                let list = sem.waiters.get().expect("a queued waiter has a list");
+                let list = sem.list();
                 let granted = list.with(|list| {
                     if node.remaining.load(Ordering::Acquire) == 0 {
                         return true;
@@ -602,7 +607,7 @@ impl RawAcquire {
     fn cancel(&mut self, sem: &Semaphore) {
         let Some(node) = self.node.take() else { return };
         let n = self.n;
-        let list = sem.waiters.get().expect("a queued waiter has a list");
+        let list = sem.list();
         let mut batch = WakeBatch::new();
         let left = list.with(|list| {
             let missing = node.remaining.load(Ordering::Acquire);
