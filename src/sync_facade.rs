@@ -58,8 +58,9 @@ pub(crate) use const_fn;
 /// Short accesses go through [`with`](Self::with)/[`with_mut`](Self::with_mut). A
 /// guard that hands out references for as long as it lives takes an access token
 /// ([`shared`](Self::shared) / [`exclusive`](Self::exclusive)) when it is created and
-/// dereferences [`raw`](Self::raw): under loom the token is a tracked pointer, so loom
-/// reports two guards that overlap; otherwise it is a zero-sized marker.
+/// dereferences [`raw`](Self::raw) with it: under loom the token is a tracked
+/// pointer, so loom reports two guards that overlap; otherwise it is a zero-sized
+/// marker.
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T: ?Sized>(Inner<T>);
 
@@ -109,14 +110,20 @@ impl<T: ?Sized> UnsafeCell<T> {
         return self.0.with_mut(|p| unsafe { &mut *p });
     }
 
-    /// The raw pointer, untracked. Dereference it only while holding an access token
-    /// taken from this cell.
+    /// The pointer to the value, for the holder of `access` (a token taken from this
+    /// cell). Under loom it comes from the token, so it adds no access of its own.
     #[inline]
-    pub(crate) fn raw(&self) -> *mut T {
+    pub(crate) fn raw(&self, access: &Access<T>) -> *mut T {
         #[cfg(not(loom))]
-        return self.0.get();
+        {
+            let _ = access;
+            self.0.get()
+        }
         #[cfg(loom)]
-        return self.0.with_mut(|p| p);
+        match access {
+            Access::Shared(p) => p.with(|p| p.cast_mut()),
+            Access::Exclusive(p) => p.with(|p| p),
+        }
     }
 
     /// Starts a shared access that lasts as long as the returned token.
@@ -143,7 +150,6 @@ impl<T: ?Sized> UnsafeCell<T> {
 pub(crate) struct Access<T: ?Sized>(core::marker::PhantomData<fn() -> *const T>);
 /// A token for an access to an [`UnsafeCell`]: loom's tracked pointer.
 #[cfg(loom)]
-#[allow(dead_code)]
 pub(crate) enum Access<T: ?Sized> {
     Shared(loom::cell::ConstPtr<T>),
     Exclusive(loom::cell::MutPtr<T>),

@@ -593,7 +593,7 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the lock, so no other reference to the data exists.
-        unsafe { &*self.mutex.data.raw() }
+        unsafe { &*self.mutex.data.raw(&self._access) }
     }
 }
 
@@ -601,7 +601,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`, and `&mut self` makes this reference unique.
-        unsafe { &mut *self.mutex.data.raw() }
+        unsafe { &mut *self.mutex.data.raw(&self._access) }
     }
 }
 
@@ -668,7 +668,7 @@ impl<T: ?Sized> Deref for MutexGuardArc<T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the lock.
-        unsafe { &*self.mutex.data.raw() }
+        unsafe { &*self.mutex.data.raw(&self._access) }
     }
 }
 
@@ -676,7 +676,7 @@ impl<T: ?Sized> Deref for MutexGuardArc<T> {
 impl<T: ?Sized> DerefMut for MutexGuardArc<T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the lock and `&mut self` makes this unique.
-        unsafe { &mut *self.mutex.data.raw() }
+        unsafe { &mut *self.mutex.data.raw(&self._access) }
     }
 }
 

@@ -905,7 +905,7 @@ macro_rules! guard {
             type Target = T;
             fn deref(&self) -> &T {
                 // SAFETY: the guard's lock mode excludes writers other than itself.
-                unsafe { &*self.lock.data.raw() }
+                unsafe { &*self.lock.data.raw(&self._access) }
             }
         }
 
@@ -968,7 +968,7 @@ guard!(
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the write guard is the only access, and `&mut self` makes this unique.
-        unsafe { &mut *self.lock.data.raw() }
+        unsafe { &mut *self.lock.data.raw(&self._access) }
     }
 }
 
@@ -976,7 +976,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> DerefMut for RwLockWriteGuardArc<T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the write guard is the only access, and `&mut self` makes this unique.
-        unsafe { &mut *self.lock.data.raw() }
+        unsafe { &mut *self.lock.data.raw(&self._access) }
     }
 }
 
