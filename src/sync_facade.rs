@@ -123,6 +123,7 @@ impl<T: ?Sized> UnsafeCell<T> {
         match access {
             Access::Shared(p) => p.with(|p| p.cast_mut()),
             Access::Exclusive(p) => p.with(|p| p),
+            Access::Ended => unreachable!("a guard used its access after ending it"),
         }
     }
 
@@ -153,6 +154,19 @@ pub(crate) struct Access<T: ?Sized>(core::marker::PhantomData<fn() -> *const T>)
 pub(crate) enum Access<T: ?Sized> {
     Shared(loom::cell::ConstPtr<T>),
     Exclusive(loom::cell::MutPtr<T>),
+    Ended,
+}
+
+impl<T: ?Sized> Access<T> {
+    /// Ends the tracked access. A guard calls it *before* releasing its lock, so the
+    /// next holder's access is ordered after this one's end.
+    #[inline]
+    pub(crate) fn end(&mut self) {
+        #[cfg(loom)]
+        {
+            *self = Access::Ended;
+        }
+    }
 }
 
 impl<T: ?Sized> core::fmt::Debug for Access<T> {

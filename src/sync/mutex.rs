@@ -583,6 +583,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        self._access.end();
         // SAFETY: a guard exists only while its lock is held, and is dropped once.
         unsafe { self.mutex.raw.unlock() }
     }
@@ -658,6 +659,7 @@ impl<T: ?Sized> MutexGuardArc<T> {
 #[cfg(target_has_atomic = "ptr")]
 impl<T: ?Sized> Drop for MutexGuardArc<T> {
     fn drop(&mut self) {
+        self._access.end();
         // SAFETY: a guard exists only while its lock is held, and is dropped once.
         unsafe { self.mutex.raw.unlock() }
     }

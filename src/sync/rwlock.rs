@@ -895,6 +895,7 @@ macro_rules! guard {
         #[cfg($cfg)]
         impl<$($lt,)? T: ?Sized> Drop for $name<$($lt,)? T> {
             fn drop(&mut self) {
+                self._access.end();
                 // SAFETY: the guard holds the lock in this mode, and drops once.
                 unsafe { self.lock.raw.$unlock() }
             }

@@ -1,0 +1,115 @@
+//! `Semaphore`: FIFO against a queued `acquire_many`, cancellation of a partial
+//! grant, and release vs a queued waiter.
+
+use std::task::Poll;
+
+use async_patterns::sync::Semaphore;
+use loom::future::block_on;
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use loom::thread;
+
+use crate::{model, poll_once};
+
+/// Once an `acquire_many(2)` is queued (polled `Pending`), a later `acquire()` does
+/// not get a permit before it, although one would fit.
+#[test]
+fn queued_acquire_many_is_not_overtaken() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(2));
+        let held = sem.try_acquire().unwrap();
+        // Set by A once its acquire_many(2) is queued, and once it completed.
+        let queued = Arc::new(AtomicBool::new(false));
+        let many_done = Arc::new(AtomicBool::new(false));
+
+        let a = {
+            let (sem, queued, many_done) = (sem.clone(), queued.clone(), many_done.clone());
+            thread::spawn(move || {
+                let mut many = Box::pin(sem.acquire_many(2));
+                let guard = match poll_once(many.as_mut()) {
+                    Poll::Ready(guard) => guard,
+                    Poll::Pending => {
+                        queued.store(true, SeqCst);
+                        block_on(many.as_mut())
+                    }
+                };
+                assert_eq!(guard.permits(), 2);
+                many_done.store(true, SeqCst);
+                drop(guard);
+            })
+        };
+        let b = {
+            let (sem, queued, many_done) = (sem.clone(), queued.clone(), many_done.clone());
+            thread::spawn(move || {
+                let after_queued = queued.load(SeqCst);
+                let guard = block_on(sem.acquire());
+                if after_queued {
+                    assert!(
+                        many_done.load(SeqCst),
+                        "acquire() overtook a queued acquire_many(2)"
+                    );
+                }
+                drop(guard);
+            })
+        };
+
+        drop(held);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+/// An `acquire_many(2)` on a semaphore of one permit takes that permit as a partial
+/// grant and queues; dropped, it gives the permit back (to the next waiter or the
+/// semaphore), so a concurrent `acquire()` completes and no permit is lost while
+/// another one is added.
+#[test]
+fn cancelled_acquire_many_returns_partial_grant() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+
+        let a = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                let mut many = Box::pin(sem.acquire_many(2));
+                if let Poll::Ready(guard) = poll_once(many.as_mut()) {
+                    drop(guard);
+                }
+                drop(many);
+            })
+        };
+        let b = {
+            let sem = sem.clone();
+            thread::spawn(move || drop(block_on(sem.acquire())))
+        };
+
+        sem.add_permits(1);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(
+            sem.available_permits(),
+            2,
+            "permits were lost or duplicated"
+        );
+        assert!(sem.try_acquire_many(2).is_some());
+    });
+}
+
+/// A permit released while a waiter queues always reaches it: the waiter wakes.
+#[test]
+fn release_wakes_queued_waiter() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire().unwrap();
+
+        let waiter = {
+            let sem = sem.clone();
+            thread::spawn(move || drop(block_on(sem.acquire())))
+        };
+
+        drop(held);
+        waiter.join().unwrap();
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
