@@ -201,6 +201,24 @@ fn dropped_upgrade_releases_the_lock() {
 }
 
 #[test]
+fn dropped_upgrade_arc_releases_the_lock() {
+    let l = Arc::new(RwLock::new(0));
+    let up = l.try_upgradable_read_arc().unwrap();
+    let r = l.try_read_arc().unwrap();
+    let upgrade = pending(RwLockUpgradableReadGuardArc::upgrade(up));
+    let mut late_reader = pending(l.read_arc());
+    drop(upgrade);
+    assert!(late_reader.is_woken());
+    drop(late_reader.assert_ready());
+    drop(r);
+    assert!(
+        l.try_write_arc().is_some(),
+        "the upgrade's drop released everything"
+    );
+    assert_eq!(Arc::strong_count(&l), 1);
+}
+
+#[test]
 fn dropped_upgradable_read_passes_on() {
     let l = Arc::new(RwLock::new(0));
     let up = l.try_upgradable_read().unwrap();

@@ -147,7 +147,16 @@ impl RawLock {
 
     /// Polls for the lock. Once it returns `Ready`, the caller holds the lock and must
     /// not poll again.
+    #[inline]
     pub(crate) fn poll(&mut self, mutex: &RawMutex, cx: &mut Context<'_>) -> Poll<()> {
+        if self.listener.is_none() && mutex.try_lock() {
+            return Poll::Ready(());
+        }
+        self.poll_slow(mutex, cx)
+    }
+
+    #[cold]
+    fn poll_slow(&mut self, mutex: &RawMutex, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.listener {
                 None => {
@@ -197,6 +206,7 @@ impl RawLock {
 
     /// Gives the starving unit back; to be called from the owner's `Drop` with the
     /// mutex this `RawLock` was polled against.
+    #[inline]
     pub(crate) fn cancel(&mut self, mutex: &RawMutex) {
         if self.starving {
             self.starving = false;

@@ -189,7 +189,16 @@ impl RawRead {
         Self { listener: None }
     }
 
+    #[inline]
     fn poll(&mut self, lock: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
+        if self.listener.is_none() && lock.try_read() {
+            return Poll::Ready(());
+        }
+        self.poll_slow(lock, cx)
+    }
+
+    #[cold]
+    fn poll_slow(&mut self, lock: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if lock.try_read() {
                 self.listener = None;

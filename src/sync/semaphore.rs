@@ -141,6 +141,7 @@ impl Semaphore {
     }
 
     /// The number of permits free right now (a snapshot; zero while waiters queue).
+    #[inline]
     pub fn available_permits(&self) -> usize {
         self.state.load(Ordering::Acquire) >> SHIFT
     }
@@ -177,6 +178,7 @@ impl Semaphore {
     /// drop(guard);
     /// assert!(sem.try_acquire().is_some());
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         self.try_acquire_many(1)
     }
@@ -191,6 +193,7 @@ impl Semaphore {
     /// assert_eq!(guard.permits(), 2);
     /// assert!(sem.try_acquire_many(2).is_none());
     /// ```
+    #[inline]
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphoreGuard<'_>> {
         self.try_take(n).then(|| SemaphoreGuard {
             sem: self,
@@ -216,6 +219,7 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// # });
     /// ```
+    #[inline]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -243,6 +247,7 @@ impl Semaphore {
     /// assert_eq!(guard.permits(), 5);
     /// # });
     /// ```
+    #[inline]
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         assert!(
             n <= Self::MAX_PERMITS,
@@ -310,25 +315,30 @@ impl Semaphore {
     }
 
     /// Gives `n` permits back: to the queued waiters first, in order.
+    #[inline]
     fn release(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
         let mut s = self.state.load(Ordering::Relaxed);
         while s & QUEUED == 0 {
             let permits = s >> SHIFT;
-            let next = match permits.checked_add(n) {
-                Some(total) if total <= Self::MAX_PERMITS => total << SHIFT,
-                _ => panic!("Semaphore: adding {n} permits exceeds Semaphore::MAX_PERMITS"),
-            };
-            match self
-                .state
-                .compare_exchange_weak(s, next, Ordering::Release, Ordering::Relaxed)
-            {
+            if permits + n > Self::MAX_PERMITS {
+                // (No overflow above: both are at most MAX_PERMITS = usize::MAX >> 2.)
+                too_many_permits();
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                (permits + n) << SHIFT,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return,
                 Err(actual) => s = actual,
             }
         }
+        self.release_to_queue(n);
+    }
+
+    #[cold]
+    fn release_to_queue(&self, n: usize) {
         self.grant(self.list(), n, WakeBatch::new());
     }
 
@@ -382,7 +392,7 @@ impl Semaphore {
             loop {
                 let next = match (s >> SHIFT).checked_add(avail) {
                     Some(total) if total <= Self::MAX_PERMITS => total << SHIFT,
-                    _ => panic!("Semaphore: adding permits exceeds Semaphore::MAX_PERMITS"),
+                    _ => too_many_permits(),
                 };
                 match self.state.compare_exchange_weak(
                     s,
@@ -452,6 +462,7 @@ impl Semaphore {
     /// assert_eq!(guard.permits(), 1);
     /// # });
     /// ```
+    #[inline]
     pub fn acquire_arc(self: &PublicArc<Self>) -> AcquireArc {
         self.acquire_many_arc(1)
     }
@@ -475,6 +486,7 @@ impl Semaphore {
     /// assert_eq!(sem.acquire_many_arc(3).await.permits(), 3);
     /// # });
     /// ```
+    #[inline]
     pub fn acquire_many_arc(self: &PublicArc<Self>, n: usize) -> AcquireArc {
         assert!(
             n <= Self::MAX_PERMITS,
@@ -495,6 +507,7 @@ impl Semaphore {
     /// let sem = Arc::new(Semaphore::new(1));
     /// assert!(sem.try_acquire_arc().is_some());
     /// ```
+    #[inline]
     pub fn try_acquire_arc(self: &PublicArc<Self>) -> Option<SemaphoreGuardArc> {
         self.try_acquire_many_arc(1)
     }
@@ -508,12 +521,20 @@ impl Semaphore {
     /// let sem = Arc::new(Semaphore::new(2));
     /// assert_eq!(sem.try_acquire_many_arc(2).unwrap().permits(), 2);
     /// ```
+    #[inline]
     pub fn try_acquire_many_arc(self: &PublicArc<Self>, n: usize) -> Option<SemaphoreGuardArc> {
         self.try_take(n).then(|| SemaphoreGuardArc {
             sem: Some(PublicArc::clone(self)),
             permits: n,
         })
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn too_many_permits() -> ! {
+    panic!("Semaphore: adding permits exceeds Semaphore::MAX_PERMITS")
 }
 
 // ---------------------------------------------------------------------------
@@ -528,6 +549,7 @@ struct RawAcquire {
 }
 
 impl RawAcquire {
+    #[inline]
     const fn new(n: usize) -> Self {
         Self {
             n,
@@ -536,7 +558,17 @@ impl RawAcquire {
         }
     }
 
+    #[inline]
     fn poll(&mut self, sem: &Semaphore, cx: &mut Context<'_>) -> Poll<()> {
+        if self.node.is_none() && !self.done && sem.try_take(self.n) {
+            self.done = true;
+            return Poll::Ready(());
+        }
+        self.poll_slow(sem, cx)
+    }
+
+    #[cold]
+    fn poll_slow(&mut self, sem: &Semaphore, cx: &mut Context<'_>) -> Poll<()> {
         assert!(
             !self.done,
             "Semaphore acquire future polled after completion"
@@ -604,7 +636,15 @@ impl RawAcquire {
     }
 
     /// Undoes a pending acquire: leaves the queue and gives back what was granted.
+    #[inline]
     fn cancel(&mut self, sem: &Semaphore) {
+        if self.node.is_some() {
+            self.cancel_queued(sem);
+        }
+    }
+
+    #[cold]
+    fn cancel_queued(&mut self, sem: &Semaphore) {
         let Some(node) = self.node.take() else { return };
         let n = self.n;
         let list = sem.list();
@@ -648,6 +688,7 @@ pub struct Acquire<'a> {
 impl<'a> Future for Acquire<'a> {
     type Output = SemaphoreGuard<'a>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match this.raw.poll(this.sem, cx) {
@@ -661,6 +702,7 @@ impl<'a> Future for Acquire<'a> {
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.raw.cancel(self.sem);
     }
@@ -738,6 +780,7 @@ pub struct SemaphoreGuard<'a> {
 
 impl SemaphoreGuard<'_> {
     /// How many permits this guard holds.
+    #[inline]
     pub fn permits(&self) -> usize {
         self.permits
     }
@@ -757,6 +800,7 @@ impl SemaphoreGuard<'_> {
 }
 
 impl Drop for SemaphoreGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.release(self.permits);
     }
@@ -810,6 +854,7 @@ impl SemaphoreGuardArc {
 
 #[cfg(target_has_atomic = "ptr")]
 impl Drop for SemaphoreGuardArc {
+    #[inline]
     fn drop(&mut self) {
         if let Some(sem) = self.sem.take() {
             sem.release(self.permits);
