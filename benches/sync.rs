@@ -414,7 +414,11 @@ impl AsyncPermits for tokio::sync::Semaphore {
 /// Times `iters` runs of: spawn [`SEMAPHORE_TASKS`] tasks that each do
 /// [`ACQUIRES_PER_TASK`] acquire/yield/release rounds on one shared semaphore of
 /// [`PERMITS`] permits, then await them all.
-fn run_contended_semaphore<S: AsyncPermits>(rt: &Runtime, iters: u64) -> Duration {
+/// A fresh 2-worker runtime per sample (built outside the timing): which cores the
+/// workers settle on changes this scenario's speed by up to 2x for every crate, and
+/// a runtime shared by a whole group locks all its samples into one such placement.
+fn run_contended_semaphore<S: AsyncPermits>(iters: u64) -> Duration {
+    let rt = &two_worker_runtime();
     let mut elapsed = Duration::ZERO;
     for _ in 0..iters {
         let sem = Arc::new(S::new(PERMITS));
@@ -441,20 +445,17 @@ fn run_contended_semaphore<S: AsyncPermits>(rt: &Runtime, iters: u64) -> Duratio
 }
 
 fn semaphore_contended(c: &mut Criterion) {
-    let rt = two_worker_runtime();
     let mut group = c.benchmark_group("semaphore_contended");
     group.sample_size(20).sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(SEMAPHORE_TASKS * ACQUIRES_PER_TASK));
     group.bench_function("async-patterns", |b| {
-        b.iter_custom(|iters| {
-            run_contended_semaphore::<async_patterns::sync::Semaphore>(&rt, iters)
-        })
+        b.iter_custom(|iters| run_contended_semaphore::<async_patterns::sync::Semaphore>(iters))
     });
     group.bench_function("async-lock", |b| {
-        b.iter_custom(|iters| run_contended_semaphore::<async_lock::Semaphore>(&rt, iters))
+        b.iter_custom(|iters| run_contended_semaphore::<async_lock::Semaphore>(iters))
     });
     group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| run_contended_semaphore::<tokio::sync::Semaphore>(&rt, iters))
+        b.iter_custom(|iters| run_contended_semaphore::<tokio::sync::Semaphore>(iters))
     });
     group.finish();
 }
