@@ -313,6 +313,8 @@ impl RawUpgradable {
 ///
 /// A waiting writer stops new readers from entering, so a stream of readers cannot
 /// starve it; writers (and upgradable readers) queue on a fair [`Mutex`](super::Mutex).
+/// The other way round, readers wait while writers keep coming (writers are
+/// preferred), as in `async-lock`.
 ///
 /// # Examples
 ///
