@@ -449,13 +449,13 @@ fn semaphore_contended(c: &mut Criterion) {
     group.sample_size(20).sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(SEMAPHORE_TASKS * ACQUIRES_PER_TASK));
     group.bench_function("async-patterns", |b| {
-        b.iter_custom(|iters| run_contended_semaphore::<async_patterns::sync::Semaphore>(iters))
+        b.iter_custom(run_contended_semaphore::<async_patterns::sync::Semaphore>)
     });
     group.bench_function("async-lock", |b| {
-        b.iter_custom(|iters| run_contended_semaphore::<async_lock::Semaphore>(iters))
+        b.iter_custom(run_contended_semaphore::<async_lock::Semaphore>)
     });
     group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| run_contended_semaphore::<tokio::sync::Semaphore>(iters))
+        b.iter_custom(run_contended_semaphore::<tokio::sync::Semaphore>)
     });
     group.finish();
 }
