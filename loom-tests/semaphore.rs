@@ -113,3 +113,24 @@ fn release_wakes_queued_waiter() {
         assert_eq!(sem.available_permits(), 1);
     });
 }
+
+/// Queue nodes are recycled: a waiter that queues twice in a row (reusing the node
+/// of its first wait once that future let go of it) races a thread that releases
+/// twice. Both waits complete and no permit is lost or duplicated.
+#[test]
+fn recycled_queue_node_vs_release() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                sem.add_permits(1);
+                sem.add_permits(1);
+            })
+        };
+        block_on(sem.acquire()).forget();
+        block_on(sem.acquire()).forget();
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 0);
+    });
+}

@@ -105,6 +105,25 @@ fn many_waiters_released_at_once() {
     assert_eq!(s.available_permits(), 0);
 }
 
+#[test]
+fn queue_nodes_are_reused_only_when_free() {
+    let s = Semaphore::new(0);
+    for _ in 0..20 {
+        // `a` is granted but has not run yet: its queue node is still in use, so the
+        // next waiter must not be handed the same node.
+        let mut a = pending(s.acquire());
+        s.add_permits(1);
+        let mut b = pending(s.acquire());
+        assert!(a.is_woken() && !b.is_woken());
+        s.add_permits(1);
+        assert!(b.is_woken());
+        let (ga, gb) = (a.assert_ready(), b.assert_ready());
+        assert_eq!(s.available_permits(), 0);
+        ga.forget();
+        gb.forget();
+    }
+}
+
 // ---- cancel safety -------------------------------------------------------
 
 #[test]

@@ -2,6 +2,7 @@
 //! `acquire_many`.
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -64,6 +65,39 @@ pub struct Semaphore {
 
 struct WaitList {
     queue: VecDeque<Waiter>,
+    /// Nodes of granted waiters, kept for reuse once their future let go of them, so
+    /// a waiter that has to queue usually allocates nothing.
+    spare: Vec<Arc<Node>>,
+}
+
+impl WaitList {
+    /// How many granted nodes are kept for reuse.
+    const SPARE_NODES: usize = 8;
+
+    /// A node for a new waiter: a spare one that nobody else holds, or a new one.
+    fn node(&mut self, missing: usize) -> Arc<Node> {
+        // `get_mut` succeeds only for a node no future holds any more, and orders
+        // that future's last use of it before ours.
+        if let Some(i) = self
+            .spare
+            .iter_mut()
+            .position(|n| Arc::get_mut(n).is_some())
+        {
+            let node = self.spare.swap_remove(i);
+            node.remaining.store(missing, Ordering::Relaxed);
+            return node;
+        }
+        Arc::new(Node {
+            remaining: AtomicUsize::new(missing),
+        })
+    }
+
+    /// Keeps the node of a granted waiter for reuse (its future may still hold it).
+    fn recycle(&mut self, node: Arc<Node>) {
+        if self.spare.len() < Self::SPARE_NODES {
+            self.spare.push(node);
+        }
+    }
 }
 
 struct Waiter {
@@ -349,6 +383,7 @@ impl Semaphore {
         self.waiters.get_or_init(|| {
             BlockingMutex::new(WaitList {
                 queue: VecDeque::new(),
+                spare: Vec::new(),
             })
         })
     }
@@ -383,6 +418,7 @@ impl Semaphore {
             if give == missing {
                 let waiter = list.queue.pop_front().unwrap();
                 batch.push(waiter.waker);
+                list.recycle(waiter.node);
             }
         }
         if list.queue.is_empty() {
@@ -586,9 +622,7 @@ impl RawAcquire {
                     if missing == 0 {
                         return None;
                     }
-                    let node = Arc::new(Node {
-                        remaining: AtomicUsize::new(missing),
-                    });
+                    let node = list.node(missing);
                     list.queue.push_back(Waiter {
                         node: Arc::clone(&node),
                         waker: cx.waker().clone(),
