@@ -12,6 +12,8 @@ use futures::task::LocalSpawnExt;
 
 // Each example file is included as a module, so its logic runs here without being
 // copied; its own `main` goes unused.
+#[path = "event.rs"]
+mod event;
 #[path = "lock.rs"]
 mod lock;
 
@@ -80,6 +82,9 @@ fn main() {
 
     heading("asyncio.Semaphore -> sync::Semaphore");
     semaphore_demo();
+
+    heading("asyncio.Event -> sync::Event");
+    event::demo();
 
     println!();
     println!("tour finished");

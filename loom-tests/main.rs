@@ -1,4 +1,5 @@
-//! Loom models of the state machines behind `Mutex`, `RwLock` and `Semaphore`.
+//! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore` and
+//! `Event`.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -13,6 +14,7 @@
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 
+mod event;
 mod mutex;
 mod rwlock;
 mod semaphore;

@@ -16,7 +16,7 @@
 //! | `Lock` | [`sync::Mutex`] (owns its data) | built |
 //! | (none; `aiorwlock`) | [`sync::RwLock`] | built |
 //! | `Semaphore`, `BoundedSemaphore` | [`sync::Semaphore`] (FIFO, `acquire_many`) | built |
-//! | `Event` | `sync::Event` | *planned* |
+//! | `Event` | [`sync::Event`] | built |
 //! | `Condition` | `sync::Condvar` | *planned* |
 //! | `Barrier` | `sync::Barrier` | *planned* |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | `queue::Queue` | *planned* |

@@ -1,20 +1,23 @@
-//! Locks and signalling primitives: asyncio's `Lock`, `Semaphore` (and later
-//! `Event`, `Condition`, `Barrier`).
+//! Locks and signalling primitives: asyncio's `Lock`, `Semaphore`, `Event` (and
+//! later `Condition`, `Barrier`).
 //!
 //! | asyncio | here | notes |
 //! | --- | --- | --- |
 //! | `asyncio.Lock` | [`Mutex`] | owns the data it protects; the guard unlocks |
 //! | (none) | [`RwLock`] | many readers or one writer, upgradable reads |
 //! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore`] | FIFO, `acquire_many`; guards make over-release impossible |
+//! | `asyncio.Event` | [`Event`] | `set` releases every waiter of that moment, even if `clear` follows |
 //!
 //! Every waiting method returns a named future that is cancel safe: dropping it
 //! never loses a lock, a permit or a wake-up (each method's `# Cancel safety`
 //! section says exactly what a drop does).
 
+mod event;
 mod mutex;
 mod rwlock;
 mod semaphore;
 
+pub use event::{Event, EventWait};
 pub use mutex::{Lock, Mutex, MutexGuard};
 #[cfg(target_has_atomic = "ptr")]
 pub use mutex::{LockArc, MutexGuardArc};
