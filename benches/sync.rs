@@ -28,6 +28,23 @@ fn poll_ready<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// One benchmark per peer, in the group's order: `$lock` is built once, outside
+/// the measurement; each iteration binds `$l` to a black-boxed `&lock` and runs
+/// `$op`, whose guard (a temporary) is dropped at the end of the statement.
+macro_rules! bench_peers {
+    ($group:ident, $($name:literal: $lock:expr, |$l:ident| $op:expr;)+) => {
+        $({
+            let lock = $lock;
+            $group.bench_function($name, |b| {
+                b.iter(|| {
+                    let $l = black_box(&lock);
+                    $op;
+                })
+            });
+        })+
+    };
+}
+
 /// The runtime of the contended scenarios, built once, outside any measurement.
 fn two_worker_runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -42,47 +59,13 @@ fn two_worker_runtime() -> Runtime {
 
 fn mutex_uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("mutex_uncontended");
-
-    let ours = async_patterns::sync::Mutex::new(0u64);
-    group.bench_function("async-patterns", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&ours).lock());
-            black_box(&*guard);
-        })
-    });
-
-    let al = async_lock::Mutex::new(0u64);
-    group.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&al).lock());
-            black_box(&*guard);
-        })
-    });
-
-    let tk = tokio::sync::Mutex::new(0u64);
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&tk).lock());
-            black_box(&*guard);
-        })
-    });
-
-    let fu = futures::lock::Mutex::new(0u64);
-    group.bench_function("futures", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&fu).lock());
-            black_box(&*guard);
-        })
-    });
-
-    let st = std::sync::Mutex::new(0u64);
-    group.bench_function("std", |b| {
-        b.iter(|| {
-            let guard = black_box(&st).lock().unwrap();
-            black_box(&*guard);
-        })
-    });
-
+    bench_peers!(group,
+        "async-patterns": async_patterns::sync::Mutex::new(0u64), |m| black_box(&*poll_ready(m.lock()));
+        "async-lock": async_lock::Mutex::new(0u64), |m| black_box(&*poll_ready(m.lock()));
+        "tokio": tokio::sync::Mutex::new(0u64), |m| black_box(&*poll_ready(m.lock()));
+        "futures": futures::lock::Mutex::new(0u64), |m| black_box(&*poll_ready(m.lock()));
+        "std": std::sync::Mutex::new(0u64), |m| black_box(&*m.lock().unwrap());
+    );
     group.finish();
 }
 
@@ -92,47 +75,13 @@ fn mutex_uncontended(c: &mut Criterion) {
 
 fn mutex_try_lock(c: &mut Criterion) {
     let mut group = c.benchmark_group("mutex_try_lock");
-
-    let ours = async_patterns::sync::Mutex::new(0u64);
-    group.bench_function("async-patterns", |b| {
-        b.iter(|| {
-            let guard = black_box(&ours).try_lock().expect("uncontended try_lock");
-            black_box(&*guard);
-        })
-    });
-
-    let al = async_lock::Mutex::new(0u64);
-    group.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let guard = black_box(&al).try_lock().expect("uncontended try_lock");
-            black_box(&*guard);
-        })
-    });
-
-    let tk = tokio::sync::Mutex::new(0u64);
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            let guard = black_box(&tk).try_lock().expect("uncontended try_lock");
-            black_box(&*guard);
-        })
-    });
-
-    let fu = futures::lock::Mutex::new(0u64);
-    group.bench_function("futures", |b| {
-        b.iter(|| {
-            let guard = black_box(&fu).try_lock().expect("uncontended try_lock");
-            black_box(&*guard);
-        })
-    });
-
-    let st = std::sync::Mutex::new(0u64);
-    group.bench_function("std", |b| {
-        b.iter(|| {
-            let guard = black_box(&st).try_lock().expect("uncontended try_lock");
-            black_box(&*guard);
-        })
-    });
-
+    bench_peers!(group,
+        "async-patterns": async_patterns::sync::Mutex::new(0u64), |m| black_box(&*m.try_lock().expect("uncontended try_lock"));
+        "async-lock": async_lock::Mutex::new(0u64), |m| black_box(&*m.try_lock().expect("uncontended try_lock"));
+        "tokio": tokio::sync::Mutex::new(0u64), |m| black_box(&*m.try_lock().expect("uncontended try_lock"));
+        "futures": futures::lock::Mutex::new(0u64), |m| black_box(&*m.try_lock().expect("uncontended try_lock"));
+        "std": std::sync::Mutex::new(0u64), |m| black_box(&*m.try_lock().expect("uncontended try_lock"));
+    );
     group.finish();
 }
 
@@ -273,39 +222,12 @@ fn mutex_contended(c: &mut Criterion) {
 
 fn rwlock_read_uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("rwlock_read_uncontended");
-
-    let ours = async_patterns::sync::RwLock::new(0u64);
-    group.bench_function("async-patterns", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&ours).read());
-            black_box(&*guard);
-        })
-    });
-
-    let al = async_lock::RwLock::new(0u64);
-    group.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&al).read());
-            black_box(&*guard);
-        })
-    });
-
-    let tk = tokio::sync::RwLock::new(0u64);
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            let guard = poll_ready(black_box(&tk).read());
-            black_box(&*guard);
-        })
-    });
-
-    let st = std::sync::RwLock::new(0u64);
-    group.bench_function("std", |b| {
-        b.iter(|| {
-            let guard = black_box(&st).read().unwrap();
-            black_box(&*guard);
-        })
-    });
-
+    bench_peers!(group,
+        "async-patterns": async_patterns::sync::RwLock::new(0u64), |l| black_box(&*poll_ready(l.read()));
+        "async-lock": async_lock::RwLock::new(0u64), |l| black_box(&*poll_ready(l.read()));
+        "tokio": tokio::sync::RwLock::new(0u64), |l| black_box(&*poll_ready(l.read()));
+        "std": std::sync::RwLock::new(0u64), |l| black_box(&*l.read().unwrap());
+    );
     group.finish();
 }
 
@@ -315,31 +237,11 @@ fn rwlock_read_uncontended(c: &mut Criterion) {
 
 fn semaphore_uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("semaphore_uncontended");
-
-    let ours = async_patterns::sync::Semaphore::new(1);
-    group.bench_function("async-patterns", |b| {
-        b.iter(|| {
-            let permit = poll_ready(black_box(&ours).acquire());
-            black_box(&permit);
-        })
-    });
-
-    let al = async_lock::Semaphore::new(1);
-    group.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let permit = poll_ready(black_box(&al).acquire());
-            black_box(&permit);
-        })
-    });
-
-    let tk = tokio::sync::Semaphore::new(1);
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            let permit = poll_ready(black_box(&tk).acquire()).expect("semaphore closed");
-            black_box(&permit);
-        })
-    });
-
+    bench_peers!(group,
+        "async-patterns": async_patterns::sync::Semaphore::new(1), |s| black_box(&poll_ready(s.acquire()));
+        "async-lock": async_lock::Semaphore::new(1), |s| black_box(&poll_ready(s.acquire()));
+        "tokio": tokio::sync::Semaphore::new(1), |s| black_box(&poll_ready(s.acquire()).expect("semaphore closed"));
+    );
     group.finish();
 }
 
