@@ -3,17 +3,19 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
-use event_listener::{Event as Listeners, EventListener};
-
-use crate::sync_facade::{AtomicUsize, Ordering, const_fn};
+use super::waiters::{Slab, WakeBatch, update_waker};
+use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// The flag is set.
 const SET: usize = 1;
-/// One unit of the generation (the bits above `SET`), counted up by every `set` that
-/// turns a clear event into a set one.
-const GENERATION: usize = 2;
+/// Waiters may be registered in the wait list: a `set` must lock it. Set and
+/// cleared only with the list locked.
+const WAITERS: usize = 2;
+/// One unit of the generation (the bits above `WAITERS`), counted up by every `set`
+/// that turns a clear event into a set one.
+const GENERATION: usize = 4;
 
 /// A manual-reset event: asyncio's `Event`.
 ///
@@ -44,9 +46,11 @@ const GENERATION: usize = 2;
 /// # });
 /// ```
 pub struct Event {
-    /// `SET` | generation × `GENERATION`.
+    /// `SET` | `WAITERS` | generation × `GENERATION`.
     state: AtomicUsize,
-    waiters: Listeners,
+    /// The wakers of the tasks waiting for the current generation, allocated on
+    /// first wait. A `set` that moves to the next generation empties it.
+    waiters: LazyBox<BlockingMutex<Slab<Waker>>>,
 }
 
 impl Event {
@@ -60,7 +64,7 @@ impl Event {
         /// assert!(!SHUTDOWN.is_set());
         /// ```
         pub const fn new() -> Self {
-            Self { state: AtomicUsize::new(0), waiters: Listeners::new() }
+            Self { state: AtomicUsize::new(0), waiters: LazyBox::new() }
         }
     }
 
@@ -80,20 +84,62 @@ impl Event {
             if s & SET != 0 {
                 return;
             }
-            // The generation wraps after usize::MAX / 2 sets; a waiter would have to
-            // sleep through exactly that many to miss one.
+            if s & WAITERS != 0 {
+                return self.set_and_wake();
+            }
+            // Nobody is registered, and registering needs `WAITERS` set first, so a
+            // plain compare-and-swap is the whole `set`. The generation wraps after
+            // usize::MAX / 4 sets; a waiter would have to sleep through exactly that
+            // many to miss one.
             let next = s.wrapping_add(GENERATION) | SET;
             match self
                 .state
                 .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => break,
+                Ok(_) => return,
                 Err(actual) => s = actual,
             }
         }
-        self.waiters.notify(usize::MAX);
     }
 
+    /// `set` with waiters registered: the generation moves on with the list locked,
+    /// so each registered waiter is either woken here or sees the new generation.
+    #[cold]
+    fn set_and_wake(&self) {
+        let list = self.list();
+        let mut batch = WakeBatch::new();
+        let overflow = list.with(|waiters| {
+            // Under the lock only `clear` (the `SET` bit) and `set` itself change
+            // the state, and `WAITERS` stays set until a `set` empties the list.
+            let mut s = self.state.load(Ordering::Relaxed);
+            loop {
+                if s & SET != 0 {
+                    return None;
+                }
+                let next = (s.wrapping_add(GENERATION) | SET) & !WAITERS;
+                match self
+                    .state
+                    .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Relaxed)
+                {
+                    Ok(_) => break,
+                    Err(actual) => s = actual,
+                }
+            }
+            if waiters.len() <= WakeBatch::CAPACITY {
+                waiters.drain().for_each(|waker| batch.push(waker));
+                None
+            } else {
+                // Too many to hold on the stack: wake them from the storage itself,
+                // outside the lock, and hand the storage back afterwards.
+                Some(waiters.take())
+            }
+        });
+        batch.wake_all();
+        if let Some(mut all) = overflow {
+            all.drain().for_each(Waker::wake);
+            list.with(|waiters| waiters.restore_storage(all));
+        }
+    }
     /// Lowers the flag. Tasks released by an earlier `set` still complete.
     ///
     /// ```
@@ -134,7 +180,7 @@ impl Event {
         EventWait {
             event: self,
             generation: None,
-            listener: None,
+            slot: None,
         }
     }
 
@@ -154,12 +200,16 @@ impl Event {
         crate::sync_facade::block_on(self.wait())
     }
 
-    /// Whether a waiter that started at `generation` may go: the flag is set, or a
-    /// `set` happened since.
-    fn released(&self, generation: usize) -> bool {
-        let s = self.state.load(Ordering::Acquire);
-        s & SET != 0 || s / GENERATION != generation
+    fn list(&self) -> &BlockingMutex<Slab<Waker>> {
+        self.waiters.get_or_init(|| BlockingMutex::new(Slab::new()))
     }
+}
+
+/// Whether a waiter that started at `generation` may go: the flag is set, or a
+/// `set` happened since.
+#[inline]
+fn released(state: usize, generation: usize) -> bool {
+    state & SET != 0 || state / GENERATION != generation
 }
 
 impl Default for Event {
@@ -182,49 +232,90 @@ pub struct EventWait<'a> {
     event: &'a Event,
     /// The generation seen when the wait started (the event was clear then).
     generation: Option<usize>,
-    listener: Option<EventListener>,
+    /// Our slot in the wait list, valid while the generation has not moved on.
+    slot: Option<usize>,
 }
 
 impl Future for EventWait<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let event = this.event;
+        let s = this.event.state.load(Ordering::Acquire);
         let generation = match this.generation {
             Some(generation) => generation,
-            None => {
-                let s = event.state.load(Ordering::Acquire);
-                if s & SET != 0 {
+            None if s & SET != 0 => return Poll::Ready(()),
+            None => *this.generation.insert(s / GENERATION),
+        };
+        if released(s, generation) {
+            // The `set` that moved the generation on emptied the list.
+            this.slot = None;
+            return Poll::Ready(());
+        }
+        this.register(generation, cx.waker())
+    }
+}
+
+impl EventWait<'_> {
+    #[cold]
+    fn register(&mut self, generation: usize, waker: &Waker) -> Poll<()> {
+        let event = self.event;
+        event.list().with(|waiters| {
+            let mut s = event.state.load(Ordering::Acquire);
+            loop {
+                if released(s, generation) {
+                    self.slot = None;
                     return Poll::Ready(());
                 }
-                this.generation = Some(s / GENERATION);
-                s / GENERATION
-            }
-        };
-        loop {
-            if event.released(generation) {
-                this.listener = None;
-                return Poll::Ready(());
-            }
-            match &mut this.listener {
-                // Listen, then check again: a `set` in between is not missed.
-                None => this.listener = Some(event.waiters.listen()),
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    this.listener = None;
+                if let Some(slot) = self.slot {
+                    update_waker(waiters.get_mut(slot), waker);
+                    return Poll::Pending;
+                }
+                if s & WAITERS != 0 {
+                    break;
+                }
+                // A lock-free `set` may race with this; whichever wins, the loser
+                // sees it.
+                match event.state.compare_exchange_weak(
+                    s,
+                    s | WAITERS,
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(actual) => s = actual,
                 }
             }
-        }
+            self.slot = Some(waiters.insert(waker.clone()));
+            Poll::Pending
+        })
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        let (Some(slot), Some(generation)) = (self.slot, self.generation) else {
+            return;
+        };
+        let event = self.event;
+        event.list().with(|waiters| {
+            let s = event.state.load(Ordering::Relaxed);
+            if !released(s, generation) {
+                waiters.remove(slot);
+                if waiters.len() == 0 {
+                    // Let the next `set` skip the lock again.
+                    event.state.fetch_and(!WAITERS, Ordering::Relaxed);
+                }
+            }
+        });
     }
 }
 
 impl fmt::Debug for EventWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventWait")
-            .field("waiting", &self.listener.is_some())
+            .field("waiting", &self.slot.is_some())
             .finish()
     }
 }

@@ -1,5 +1,5 @@
-//! Locks and signalling primitives: asyncio's `Lock`, `Semaphore`, `Event` (and
-//! later `Condition`, `Barrier`).
+//! Locks and signalling primitives: asyncio's `Lock`, `Semaphore`, `Event`,
+//! `Condition` and `Barrier`.
 //!
 //! | asyncio | here | notes |
 //! | --- | --- | --- |
@@ -7,16 +7,25 @@
 //! | (none) | [`RwLock`] | many readers or one writer, upgradable reads |
 //! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore`] | FIFO, `acquire_many`; guards make over-release impossible |
 //! | `asyncio.Event` | [`Event`] | `set` releases every waiter of that moment, even if `clear` follows |
+//! | `asyncio.Condition` | [`Condvar`] + [`Mutex`] | `wait_until` is `wait_for`; asyncio's notify counting |
+//! | `asyncio.Barrier` | [`Barrier`] | cyclic, `abort`/`reset`; a cancelled `wait` withdraws its arrival |
 //!
 //! Every waiting method returns a named future that is cancel safe: dropping it
 //! never loses a lock, a permit or a wake-up (each method's `# Cancel safety`
 //! section says exactly what a drop does).
 
+mod barrier;
+mod condvar;
 mod event;
 mod mutex;
 mod rwlock;
 mod semaphore;
+mod waiters;
 
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrierError};
+pub use condvar::{Condvar, CondvarWait, CondvarWaitUntil};
+#[cfg(target_has_atomic = "ptr")]
+pub use condvar::{CondvarWaitArc, CondvarWaitUntilArc};
 pub use event::{Event, EventWait};
 pub use mutex::{Lock, Mutex, MutexGuard};
 #[cfg(target_has_atomic = "ptr")]

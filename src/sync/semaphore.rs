@@ -8,6 +8,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
+use super::waiters::WakeBatch;
 #[cfg(target_has_atomic = "ptr")]
 use crate::sync_facade::PublicArc;
 use crate::sync_facade::{Arc, AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
@@ -110,41 +111,6 @@ struct Node {
     /// Permits still missing. Written with the list locked; 0 means the acquire was
     /// granted in full and removed from the list.
     remaining: AtomicUsize,
-}
-
-/// Wakers collected under the lock and woken after it is released.
-struct WakeBatch {
-    wakers: [Option<Waker>; Self::CAPACITY],
-    len: usize,
-}
-
-impl WakeBatch {
-    const CAPACITY: usize = 16;
-
-    const fn new() -> Self {
-        Self {
-            wakers: [const { None }; Self::CAPACITY],
-            len: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == Self::CAPACITY
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn wake_all(&mut self) {
-        for waker in &mut self.wakers[..self.len] {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-        self.len = 0;
-    }
 }
 
 impl Semaphore {

@@ -1,0 +1,452 @@
+//! [`Condvar`]: a condition variable for [`Mutex`](super::Mutex) guards
+//! (asyncio.Condition).
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use event_listener::{Event as Listeners, EventListener, IntoNotification};
+
+use super::mutex::{Lock, MutexGuard};
+#[cfg(target_has_atomic = "ptr")]
+use super::mutex::{LockArc, MutexGuardArc};
+use crate::sync_facade::const_fn;
+
+/// A condition variable: asyncio's `Condition`, paired with a [`Mutex`](super::Mutex).
+///
+/// A task holding the mutex calls [`wait`](Self::wait) (or
+/// [`wait_until`](Self::wait_until)) with its guard: the lock is released while the
+/// task waits and taken again before the guard is handed back. Another task changes
+/// the protected data and calls [`notify_one`](Self::notify_one),
+/// [`notify`](Self::notify) or [`notify_all`](Self::notify_all).
+///
+/// - Releasing the lock and registering as a waiter happen as one step: a notify
+///   issued after the lock was released cannot be missed.
+/// - A `wait` returns only after a notify issued after it began (there are no
+///   spurious wake-ups), but the condition may have changed again by the time the
+///   lock is re-taken: check it in a loop, or use [`wait_until`](Self::wait_until).
+/// - Notifications count like asyncio's: `notify(n)` wakes up to `n` waiters that
+///   were *not already notified*, in the order they started waiting, so two
+///   `notify_one()` calls wake two waiters.
+/// - A notified waiter that is dropped before it got the lock back passes its
+///   notification to the next waiter.
+///
+/// Use one `Condvar` with one `Mutex` (as with `std::sync::Condvar`).
+///
+/// # Implementation note
+///
+/// The wait list is `event-listener`'s: FIFO, `notify_additional` counting, and a
+/// notified listener that is dropped hands its notification on.
+///
+/// # Examples
+///
+/// ```
+/// use async_patterns::sync::{Condvar, Mutex};
+/// use futures_lite::future;
+///
+/// # future::block_on(async {
+/// let items = Mutex::new(Vec::new());
+/// let changed = Condvar::new();
+/// let consumer = async {
+///     let guard = items.lock().await;
+///     let mut guard = changed.wait_until(guard, |items| !items.is_empty()).await;
+///     guard.pop()
+/// };
+/// let producer = async {
+///     items.lock().await.push("job");
+///     changed.notify_one();
+/// };
+/// let (job, ()) = future::zip(consumer, producer).await;
+/// assert_eq!(job, Some("job"));
+/// # });
+/// ```
+pub struct Condvar {
+    waiters: Listeners,
+}
+
+impl Condvar {
+    const_fn! {
+        /// Creates a condition variable. Allocates nothing, so it can be a `static`.
+        ///
+        /// ```
+        /// use async_patterns::sync::Condvar;
+        ///
+        /// static CHANGED: Condvar = Condvar::new();
+        /// assert_eq!(CHANGED.notify_all(), 0);
+        /// ```
+        pub const fn new() -> Self {
+            Self { waiters: Listeners::new() }
+        }
+    }
+
+    /// Wakes the longest-waiting task that was not notified yet. Returns whether
+    /// there was one.
+    pub fn notify_one(&self) -> bool {
+        self.notify(1) == 1
+    }
+
+    /// Wakes up to `n` waiting tasks that were not notified yet, in the order they
+    /// started waiting; returns how many were woken. `notify(0)` wakes nobody and
+    /// returns 0. With nobody waiting it does nothing (the notification is not
+    /// stored).
+    ///
+    /// ```
+    /// use async_patterns::sync::{Condvar, Mutex};
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Waker};
+    ///
+    /// let (lock, cv) = (Mutex::new(()), Condvar::new());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut a = pin!(cv.wait(lock.try_lock().unwrap()));
+    /// assert!(a.as_mut().poll(&mut cx).is_pending());
+    /// let mut b = pin!(cv.wait(lock.try_lock().unwrap()));
+    /// assert!(b.as_mut().poll(&mut cx).is_pending());
+    ///
+    /// assert_eq!(cv.notify(1), 1); // a
+    /// assert_eq!(cv.notify(5), 1); // b: a is already notified
+    /// assert_eq!(cv.notify(5), 0);
+    /// ```
+    pub fn notify(&self, n: usize) -> usize {
+        self.waiters.notify(n.additional())
+    }
+
+    /// Wakes every waiting task that was not notified yet; returns how many.
+    pub fn notify_all(&self) -> usize {
+        self.notify(usize::MAX)
+    }
+
+    /// Releases the lock of `guard`, waits for a notification, takes the lock again
+    /// and returns the guard.
+    ///
+    /// The wait begins at the first poll: that poll registers the task and releases
+    /// the lock in one step. Until then the future holds the guard (and dropping it
+    /// just unlocks).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future releases what it holds: the guard (before the first poll)
+    /// or its place in the wait list. If it was already notified, the notification
+    /// passes to the next waiter (also when it was dropped while re-taking the lock),
+    /// so a `notify_one` is never lost to a cancelled waiter.
+    ///
+    /// ```
+    /// use async_patterns::sync::{Condvar, Mutex};
+    /// use futures_lite::future;
+    ///
+    /// # future::block_on(async {
+    /// let (ready, cv) = (Mutex::new(false), Condvar::new());
+    /// let waiter = async {
+    ///     let mut guard = ready.lock().await;
+    ///     while !*guard {
+    ///         guard = cv.wait(guard).await;
+    ///     }
+    /// };
+    /// let setter = async {
+    ///     *ready.lock().await = true;
+    ///     cv.notify_all();
+    /// };
+    /// future::zip(waiter, setter).await;
+    /// # });
+    /// ```
+    pub fn wait<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> CondvarWait<'a, T> {
+        CondvarWait {
+            raw: RawWait::new(self, guard),
+        }
+    }
+
+    /// Waits until `condition` holds for the protected data, and returns the guard
+    /// (asyncio's `wait_for`).
+    ///
+    /// `condition` runs with the lock held: first at once, then after each
+    /// notification, once the lock is taken again. If it holds at the first poll, the
+    /// future is ready without releasing the lock.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Self::wait): a notification taken by a dropped future passes on.
+    pub fn wait_until<'a, T: ?Sized, F>(
+        &'a self,
+        guard: MutexGuard<'a, T>,
+        condition: F,
+    ) -> CondvarWaitUntil<'a, T, F>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        CondvarWaitUntil {
+            raw: RawWait::new(self, guard),
+            condition,
+        }
+    }
+
+    /// [`wait`](Self::wait) that blocks the thread (for synchronous code only).
+    #[cfg(feature = "std")]
+    pub fn wait_blocking<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        crate::sync_facade::block_on(self.wait(guard))
+    }
+
+    /// [`wait_until`](Self::wait_until) that blocks the thread (for synchronous code
+    /// only).
+    #[cfg(feature = "std")]
+    pub fn wait_until_blocking<'a, T: ?Sized>(
+        &'a self,
+        guard: MutexGuard<'a, T>,
+        condition: impl FnMut(&mut T) -> bool,
+    ) -> MutexGuard<'a, T> {
+        crate::sync_facade::block_on(self.wait_until(guard, condition))
+    }
+}
+
+#[cfg(target_has_atomic = "ptr")]
+impl Condvar {
+    /// [`wait`](Self::wait) for an owning [`MutexGuardArc`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// ```
+    /// use async_patterns::sync::{Condvar, Mutex};
+    /// use std::sync::Arc;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let (lock, cv) = (Arc::new(Mutex::new(0)), Arc::new(Condvar::new()));
+    /// let waiter = {
+    ///     let (lock, cv) = (lock.clone(), cv.clone());
+    ///     async move {
+    ///         let mut guard = lock.lock_arc().await;
+    ///         while *guard == 0 {
+    ///             guard = cv.wait_arc(guard).await;
+    ///         }
+    ///         *guard
+    ///     }
+    /// };
+    /// let setter = async {
+    ///     *lock.lock().await = 7;
+    ///     cv.notify_one();
+    /// };
+    /// assert_eq!(futures_lite::future::zip(waiter, setter).await.0, 7);
+    /// # });
+    /// ```
+    pub fn wait_arc<'a, T: ?Sized>(&'a self, guard: MutexGuardArc<T>) -> CondvarWaitArc<'a, T> {
+        CondvarWaitArc {
+            raw: RawWait::new(self, guard),
+        }
+    }
+
+    /// [`wait_until`](Self::wait_until) for an owning [`MutexGuardArc`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Self::wait).
+    pub fn wait_until_arc<'a, T: ?Sized, F>(
+        &'a self,
+        guard: MutexGuardArc<T>,
+        condition: F,
+    ) -> CondvarWaitUntilArc<'a, T, F>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        CondvarWaitUntilArc {
+            raw: RawWait::new(self, guard),
+            condition,
+        }
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condvar").finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The wait engine, shared by the four futures
+// ---------------------------------------------------------------------------
+
+/// A guard that can give up its lock and get it back through a lock future.
+trait Relock: Sized {
+    type Lock: Future<Output = Self> + Unpin;
+    /// Unlocks, returning an (unpolled) future that locks the same mutex again.
+    fn unlock(self) -> Self::Lock;
+}
+
+impl<'a, T: ?Sized> Relock for MutexGuard<'a, T> {
+    type Lock = Lock<'a, T>;
+    fn unlock(self) -> Lock<'a, T> {
+        MutexGuard::source(&self).lock()
+    }
+}
+
+#[cfg(target_has_atomic = "ptr")]
+impl<T: ?Sized> Relock for MutexGuardArc<T> {
+    type Lock = LockArc<T>;
+    fn unlock(self) -> LockArc<T> {
+        MutexGuardArc::source(&self).lock_arc()
+    }
+}
+
+enum Phase<G: Relock> {
+    /// Holding the lock, not waiting (yet, or again).
+    Locked(G),
+    /// Registered and unlocked; waiting for a notification.
+    Waiting(EventListener, G::Lock),
+    /// Notified (the notification is ours now); taking the lock back.
+    Relocking(G::Lock),
+    Done,
+}
+
+struct RawWait<'a, G: Relock> {
+    condvar: &'a Condvar,
+    phase: Phase<G>,
+}
+
+impl<'a, G: Relock> RawWait<'a, G> {
+    fn new(condvar: &'a Condvar, guard: G) -> Self {
+        Self {
+            condvar,
+            phase: Phase::Locked(guard),
+        }
+    }
+
+    /// Runs one wait, or (with `condition`) waits until it holds.
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut condition: Option<&mut dyn FnMut(&mut G) -> bool>,
+    ) -> Poll<G> {
+        loop {
+            match core::mem::replace(&mut self.phase, Phase::Done) {
+                Phase::Locked(mut guard) => {
+                    if let Some(condition) = condition.as_mut() {
+                        if condition(&mut guard) {
+                            return Poll::Ready(guard);
+                        }
+                    }
+                    // Register first, then unlock: a notify after the unlock finds us.
+                    let listener = self.condvar.waiters.listen();
+                    self.phase = Phase::Waiting(listener, guard.unlock());
+                }
+                Phase::Waiting(mut listener, lock) => {
+                    if Pin::new(&mut listener).poll(cx).is_pending() {
+                        self.phase = Phase::Waiting(listener, lock);
+                        return Poll::Pending;
+                    }
+                    self.phase = Phase::Relocking(lock);
+                }
+                Phase::Relocking(mut lock) => match Pin::new(&mut lock).poll(cx) {
+                    Poll::Pending => {
+                        self.phase = Phase::Relocking(lock);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(guard) if condition.is_some() => {
+                        self.phase = Phase::Locked(guard);
+                    }
+                    Poll::Ready(guard) => return Poll::Ready(guard),
+                },
+                Phase::Done => panic!("Condvar wait future polled after completion"),
+            }
+        }
+    }
+}
+
+impl<G: Relock> Drop for RawWait<'_, G> {
+    fn drop(&mut self) {
+        if let Phase::Relocking(_) = self.phase {
+            // Our notification was consumed but not used: pass it on. (A listener
+            // dropped while notified passes its notification on by itself.)
+            self.condvar.notify(1);
+        }
+    }
+}
+
+impl<G: Relock> fmt::Debug for RawWait<'_, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.phase {
+            Phase::Locked(_) => "locked",
+            Phase::Waiting(..) => "waiting",
+            Phase::Relocking(_) => "relocking",
+            Phase::Done => "done",
+        })
+    }
+}
+
+macro_rules! wait_futures {
+    ($(#[$attr:meta])* $wait:ident, $until:ident, $guard:ty, $doc:literal, $doc_until:literal) => {
+        #[doc = concat!("The future returned by [`Condvar::", $doc, "`].")]
+        $(#[$attr])*
+        #[must_use = "futures do nothing unless you .await or poll them"]
+        pub struct $wait<'a, T: ?Sized> {
+            raw: RawWait<'a, $guard>,
+        }
+
+        $(#[$attr])*
+        impl<'a, T: ?Sized> Future for $wait<'a, T> {
+            type Output = $guard;
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<$guard> {
+                self.get_mut().raw.poll(cx, None)
+            }
+        }
+
+        $(#[$attr])*
+        impl<T: ?Sized> fmt::Debug for $wait<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($wait)).field("phase", &self.raw).finish()
+            }
+        }
+
+        #[doc = concat!("The future returned by [`Condvar::", $doc_until, "`].")]
+        $(#[$attr])*
+        #[must_use = "futures do nothing unless you .await or poll them"]
+        pub struct $until<'a, T: ?Sized, F> {
+            raw: RawWait<'a, $guard>,
+            condition: F,
+        }
+
+        // The condition is only ever called through `&mut`, never pinned.
+        $(#[$attr])*
+        impl<T: ?Sized, F> Unpin for $until<'_, T, F> {}
+
+        $(#[$attr])*
+        impl<'a, T: ?Sized, F: FnMut(&mut T) -> bool> Future for $until<'a, T, F> {
+            type Output = $guard;
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<$guard> {
+                let this = self.get_mut();
+                let condition = &mut this.condition;
+                this.raw.poll(cx, Some(&mut |guard: &mut $guard| condition(&mut **guard)))
+            }
+        }
+
+        $(#[$attr])*
+        impl<T: ?Sized, F> fmt::Debug for $until<'_, T, F> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($until)).field("phase", &self.raw).finish()
+            }
+        }
+    };
+}
+
+wait_futures!(
+    CondvarWait,
+    CondvarWaitUntil,
+    MutexGuard<'a, T>,
+    "wait",
+    "wait_until"
+);
+wait_futures!(
+    #[cfg(target_has_atomic = "ptr")]
+    CondvarWaitArc,
+    CondvarWaitUntilArc,
+    MutexGuardArc<T>,
+    "wait_arc",
+    "wait_until_arc"
+);

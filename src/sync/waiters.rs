@@ -1,0 +1,220 @@
+//! Wait-list building blocks shared by the primitives that keep their own list of
+//! wakers (`Semaphore`, `Event`, `Barrier`): a slab of waiter slots and a batch of
+//! wakers to wake after a lock is released.
+
+use alloc::vec::Vec;
+use core::task::Waker;
+
+/// Wakers collected under a lock and woken after it is released.
+pub(crate) struct WakeBatch {
+    wakers: [Option<Waker>; Self::CAPACITY],
+    len: usize,
+}
+
+impl WakeBatch {
+    pub(crate) const CAPACITY: usize = 16;
+
+    pub(crate) const fn new() -> Self {
+        Self {
+            wakers: [const { None }; Self::CAPACITY],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == Self::CAPACITY
+    }
+
+    /// Adds a waker; the batch must not be full.
+    pub(crate) fn push(&mut self, waker: Waker) {
+        self.wakers[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    pub(crate) fn wake_all(&mut self) {
+        for waker in &mut self.wakers[..self.len] {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+        self.len = 0;
+    }
+}
+
+/// Stores `waker` in `slot` unless the waker there already wakes the same task.
+pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker) {
+    if !slot.will_wake(waker) {
+        slot.clone_from(waker);
+    }
+}
+
+/// Slots addressed by index: a waiter keeps the index of its slot for its whole
+/// wait, so it can update or remove it in O(1). Freed slots are reused before the
+/// storage grows, and the storage is kept when the slab empties, so a primitive
+/// in steady use allocates nothing per wait.
+pub(crate) struct Slab<T> {
+    entries: Vec<Entry<T>>,
+    /// Head of the list of free entries (`NONE` if there is none).
+    free: usize,
+    len: usize,
+}
+
+enum Entry<T> {
+    Full(T),
+    /// A free entry and the next free one.
+    Free(usize),
+}
+
+const NONE: usize = usize::MAX;
+
+impl<T> Slab<T> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            free: NONE,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn insert(&mut self, value: T) -> usize {
+        self.len += 1;
+        match self.free {
+            NONE => {
+                self.entries.push(Entry::Full(value));
+                self.entries.len() - 1
+            }
+            key => {
+                let entry = core::mem::replace(&mut self.entries[key], Entry::Full(value));
+                let Entry::Free(next) = entry else {
+                    unreachable!("the free list links only free entries")
+                };
+                self.free = next;
+                key
+            }
+        }
+    }
+
+    /// # Panics
+    /// If `key` is not a full slot (a bug in the caller's bookkeeping).
+    pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
+        match self.entries.get_mut(key) {
+            Some(Entry::Full(value)) => value,
+            _ => panic!("async-patterns: wait-list slot {key} is not in use"),
+        }
+    }
+
+    /// # Panics
+    /// If `key` is not a full slot.
+    pub(crate) fn remove(&mut self, key: usize) -> T {
+        let entry = self
+            .entries
+            .get_mut(key)
+            .map(|e| core::mem::replace(e, Entry::Free(0)));
+        match entry {
+            Some(Entry::Full(value)) => {
+                self.len -= 1;
+                if self.len == 0 {
+                    // Start over at the front instead of threading a free list.
+                    self.entries.clear();
+                    self.free = NONE;
+                } else {
+                    self.entries[key] = Entry::Free(self.free);
+                    self.free = key;
+                }
+                value
+            }
+            _ => panic!("async-patterns: wait-list slot {key} is not in use"),
+        }
+    }
+
+    /// The values in use, mutably.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.entries.iter_mut().filter_map(|entry| match entry {
+            Entry::Full(value) => Some(value),
+            Entry::Free(_) => None,
+        })
+    }
+
+    /// Removes every value, keeping the storage; the slab is empty afterwards even if
+    /// the iterator is not run to the end.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.free = NONE;
+        self.len = 0;
+        self.entries.drain(..).filter_map(|entry| match entry {
+            Entry::Full(value) => Some(value),
+            Entry::Free(_) => None,
+        })
+    }
+
+    /// Moves every value out into a new slab, leaving this one empty (without
+    /// storage).
+    pub(crate) fn take(&mut self) -> Self {
+        core::mem::replace(self, Self::new())
+    }
+
+    /// Gives `spare` (an empty slab that was taken out) its storage back to this one
+    /// if this one has none.
+    pub(crate) fn restore_storage(&mut self, spare: Self) {
+        debug_assert_eq!(spare.len, 0);
+        if self.entries.capacity() == 0 && self.len == 0 {
+            let mut entries = spare.entries;
+            entries.clear();
+            self.entries = entries;
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slab_reuses_freed_slots() {
+        let mut slab = Slab::new();
+        let a = slab.insert('a');
+        let b = slab.insert('b');
+        let c = slab.insert('c');
+        assert_eq!((a, b, c), (0, 1, 2));
+        assert_eq!(slab.remove(b), 'b');
+        assert_eq!(slab.len(), 2);
+        assert_eq!(slab.insert('d'), b);
+        assert_eq!(*slab.get_mut(b), 'd');
+        *slab.get_mut(c) = 'e';
+        let mut left: Vec<_> = slab.iter_mut().map(|v| *v).collect();
+        left.sort();
+        assert_eq!(left, ['a', 'd', 'e']);
+        assert_eq!(slab.drain().count(), 3);
+        assert_eq!(slab.len(), 0);
+        assert_eq!(slab.insert('f'), 0);
+    }
+
+    #[test]
+    fn slab_removing_the_last_value_starts_over() {
+        let mut slab = Slab::new();
+        let keys: Vec<_> = (0..4).map(|i| slab.insert(i)).collect();
+        for key in keys {
+            slab.remove(key);
+        }
+        assert_eq!(slab.insert(9), 0);
+        let taken = slab.take();
+        assert_eq!(slab.len(), 0);
+        let mut taken = taken;
+        assert_eq!(taken.drain().collect::<Vec<_>>(), [9]);
+        slab.restore_storage(taken);
+        assert!(slab.entries.capacity() > 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "not in use")]
+    fn slab_remove_of_a_free_slot_panics() {
+        let mut slab = Slab::new();
+        let key = slab.insert(1);
+        slab.insert(2);
+        slab.remove(key);
+        slab.remove(key);
+    }
+}
