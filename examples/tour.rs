@@ -12,6 +12,10 @@ use futures::task::LocalSpawnExt;
 
 // Each example file is included as a module, so its logic runs here without being
 // copied; its own `main` goes unused.
+#[path = "barrier.rs"]
+mod barrier;
+#[path = "condition.rs"]
+mod condition;
 #[path = "event.rs"]
 mod event;
 #[path = "lock.rs"]
@@ -85,6 +89,12 @@ fn main() {
 
     heading("asyncio.Event -> sync::Event");
     event::demo();
+
+    heading("asyncio.Condition -> sync::Condvar + sync::Mutex");
+    condition::demo();
+
+    heading("asyncio.Barrier -> sync::Barrier");
+    barrier::demo();
 
     println!();
     println!("tour finished");

@@ -4,14 +4,15 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
-use event_listener::{Event as Listeners, EventListener, IntoNotification};
+use alloc::vec::Vec;
 
 use super::mutex::{Lock, MutexGuard};
 #[cfg(target_has_atomic = "ptr")]
 use super::mutex::{LockArc, MutexGuardArc};
-use crate::sync_facade::const_fn;
+use super::waiters::{WaitQueue, WakeBatch};
+use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// A condition variable: asyncio's `Condition`, paired with a [`Mutex`](super::Mutex).
 ///
@@ -36,8 +37,11 @@ use crate::sync_facade::const_fn;
 ///
 /// # Implementation note
 ///
-/// The wait list is `event-listener`'s: FIFO, `notify_additional` counting, and a
-/// notified listener that is dropped hands its notification on.
+/// The wait list is a FIFO queue allocated on first wait, behind a lock held for a
+/// few instructions, never across a wake-up or user code (with `std` a
+/// `std::sync::Mutex`, without it a spin lock). A waiter's place in it is reused,
+/// so waiting allocates nothing in steady use, and a notify with nobody waiting is
+/// one atomic load.
 ///
 /// # Examples
 ///
@@ -62,7 +66,11 @@ use crate::sync_facade::const_fn;
 /// # });
 /// ```
 pub struct Condvar {
-    waiters: Listeners,
+    /// How many waiters are queued and not notified yet (the queue's `linked()`,
+    /// mirrored so that a notify with nobody waiting skips the lock). Written only
+    /// with the queue locked.
+    waiting: AtomicUsize,
+    queue: LazyBox<BlockingMutex<WaitQueue>>,
 }
 
 impl Condvar {
@@ -76,7 +84,7 @@ impl Condvar {
         /// assert_eq!(CHANGED.notify_all(), 0);
         /// ```
         pub const fn new() -> Self {
-            Self { waiters: Listeners::new() }
+            Self { waiting: AtomicUsize::new(0), queue: LazyBox::new() }
         }
     }
 
@@ -109,7 +117,42 @@ impl Condvar {
     /// assert_eq!(cv.notify(5), 0);
     /// ```
     pub fn notify(&self, n: usize) -> usize {
-        self.waiters.notify(n.additional())
+        // A waiter registers before it unlocks the mutex; a notifier that locked the
+        // mutex after that sees the count (acquire/release through the mutex).
+        if n == 0 || self.waiting.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        self.notify_slow(n)
+    }
+
+    #[cold]
+    fn notify_slow(&self, n: usize) -> usize {
+        let mut batch = WakeBatch::new();
+        let mut overflow = Vec::new();
+        let notified = self.queue().with(|queue| {
+            let mut notified = 0;
+            while notified < n {
+                let Some(waker) = queue.notify_front() else {
+                    break;
+                };
+                notified += 1;
+                if batch.is_full() {
+                    overflow.push(waker);
+                } else {
+                    batch.push(waker);
+                }
+            }
+            self.waiting.store(queue.linked(), Ordering::Relaxed);
+            notified
+        });
+        batch.wake_all();
+        overflow.into_iter().for_each(Waker::wake);
+        notified
+    }
+
+    fn queue(&self) -> &BlockingMutex<WaitQueue> {
+        self.queue
+            .get_or_init(|| BlockingMutex::new(WaitQueue::new()))
     }
 
     /// Wakes every waiting task that was not notified yet; returns how many.
@@ -296,8 +339,8 @@ impl<T: ?Sized> Relock for MutexGuardArc<T> {
 enum Phase<G: Relock> {
     /// Holding the lock, not waiting (yet, or again).
     Locked(G),
-    /// Registered and unlocked; waiting for a notification.
-    Waiting(EventListener, G::Lock),
+    /// Queued (under this key) and unlocked; waiting for a notification.
+    Waiting(usize, G::Lock),
     /// Notified (the notification is ours now); taking the lock back.
     Relocking(G::Lock),
     Done,
@@ -330,13 +373,28 @@ impl<'a, G: Relock> RawWait<'a, G> {
                             return Poll::Ready(guard);
                         }
                     }
-                    // Register first, then unlock: a notify after the unlock finds us.
-                    let listener = self.condvar.waiters.listen();
-                    self.phase = Phase::Waiting(listener, guard.unlock());
+                    // Queue first, then unlock: a notify after the unlock finds us.
+                    let condvar = self.condvar;
+                    let key = condvar.queue().with(|queue| {
+                        let key = queue.push_back(cx.waker().clone());
+                        condvar.waiting.store(queue.linked(), Ordering::Release);
+                        key
+                    });
+                    self.phase = Phase::Waiting(key, guard.unlock());
+                    return Poll::Pending;
                 }
-                Phase::Waiting(mut listener, lock) => {
-                    if Pin::new(&mut listener).poll(cx).is_pending() {
-                        self.phase = Phase::Waiting(listener, lock);
+                Phase::Waiting(key, lock) => {
+                    let notified = self.condvar.queue().with(|queue| {
+                        if queue.is_notified(key) {
+                            queue.remove(key);
+                            true
+                        } else {
+                            queue.update_waker(key, cx.waker());
+                            false
+                        }
+                    });
+                    if !notified {
+                        self.phase = Phase::Waiting(key, lock);
                         return Poll::Pending;
                     }
                     self.phase = Phase::Relocking(lock);
@@ -359,9 +417,20 @@ impl<'a, G: Relock> RawWait<'a, G> {
 
 impl<G: Relock> Drop for RawWait<'_, G> {
     fn drop(&mut self) {
-        if let Phase::Relocking(_) = self.phase {
-            // Our notification was consumed but not used: pass it on. (A listener
-            // dropped while notified passes its notification on by itself.)
+        let notified = match self.phase {
+            Phase::Waiting(key, _) => {
+                let condvar = self.condvar;
+                condvar.queue().with(|queue| {
+                    let notified = queue.remove(key);
+                    condvar.waiting.store(queue.linked(), Ordering::Relaxed);
+                    notified
+                })
+            }
+            Phase::Relocking(_) => true,
+            Phase::Locked(_) | Phase::Done => false,
+        };
+        if notified {
+            // A notification we took but did not use goes to the next waiter.
             self.condvar.notify(1);
         }
     }

@@ -1,6 +1,7 @@
 //! Wait-list building blocks shared by the primitives that keep their own list of
-//! wakers (`Semaphore`, `Event`, `Barrier`): a slab of waiter slots and a batch of
-//! wakers to wake after a lock is released.
+//! wakers (`Semaphore`, `Event`, `Condvar`, `Barrier`): a slab of waiter slots, a
+//! FIFO queue of waiters built on it, and a batch of wakers to wake after a lock is
+//! released.
 
 use alloc::vec::Vec;
 use core::task::Waker;
@@ -168,9 +169,142 @@ impl<T> Slab<T> {
     }
 }
 
+/// A FIFO queue of waiting tasks with O(1) removal from anywhere: a doubly linked
+/// list threaded through a [`Slab`] by index (no unsafe code, no allocation per
+/// waiter once the slab has grown).
+///
+/// A waiter is *linked* (queued, not notified yet) until [`notify_front`] takes it
+/// off the queue and marks it notified; its slot stays until the waiter
+/// [`remove`]s it, so the waiter can see that it was notified.
+///
+/// [`notify_front`]: Self::notify_front
+/// [`remove`]: Self::remove
+pub(crate) struct WaitQueue {
+    nodes: Slab<Node>,
+    head: usize,
+    tail: usize,
+    linked: usize,
+}
+
+struct Node {
+    /// `None` once notified (the waker was handed to the notifier).
+    waker: Option<Waker>,
+    prev: usize,
+    next: usize,
+}
+
+impl WaitQueue {
+    pub(crate) const fn new() -> Self {
+        Self {
+            nodes: Slab::new(),
+            head: NONE,
+            tail: NONE,
+            linked: 0,
+        }
+    }
+
+    /// How many waiters are queued and not notified yet.
+    pub(crate) fn linked(&self) -> usize {
+        self.linked
+    }
+
+    /// Queues a waiter at the back; returns its key.
+    pub(crate) fn push_back(&mut self, waker: Waker) -> usize {
+        let key = self.nodes.insert(Node {
+            waker: Some(waker),
+            prev: self.tail,
+            next: NONE,
+        });
+        match self.tail {
+            NONE => self.head = key,
+            tail => self.nodes.get_mut(tail).next = key,
+        }
+        self.tail = key;
+        self.linked += 1;
+        key
+    }
+
+    /// Whether the waiter `key` was notified.
+    pub(crate) fn is_notified(&mut self, key: usize) -> bool {
+        self.nodes.get_mut(key).waker.is_none()
+    }
+
+    /// Replaces the waker of a waiter that is still queued.
+    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) {
+        if let Some(slot) = &mut self.nodes.get_mut(key).waker {
+            update_waker(slot, waker);
+        }
+    }
+
+    /// Takes the waiter at the front off the queue and marks it notified; returns
+    /// its waker, or `None` if nobody is queued.
+    pub(crate) fn notify_front(&mut self) -> Option<Waker> {
+        let key = self.head;
+        if key == NONE {
+            return None;
+        }
+        self.unlink(key);
+        self.nodes.get_mut(key).waker.take()
+    }
+
+    /// Removes the waiter `key` (queued or notified); returns whether it had been
+    /// notified.
+    pub(crate) fn remove(&mut self, key: usize) -> bool {
+        let notified = self.is_notified(key);
+        if !notified {
+            self.unlink(key);
+        }
+        self.nodes.remove(key);
+        notified
+    }
+
+    fn unlink(&mut self, key: usize) {
+        let (prev, next) = {
+            let node = self.nodes.get_mut(key);
+            (node.prev, node.next)
+        };
+        match prev {
+            NONE => self.head = next,
+            prev => self.nodes.get_mut(prev).next = next,
+        }
+        match next {
+            NONE => self.tail = prev,
+            next => self.nodes.get_mut(next).prev = prev,
+        }
+        self.linked -= 1;
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    fn noop() -> Waker {
+        Waker::noop().clone()
+    }
+
+    #[test]
+    fn wait_queue_is_fifo_and_removes_from_the_middle() {
+        let mut q = WaitQueue::new();
+        let keys: Vec<_> = (0..4).map(|_| q.push_back(noop())).collect();
+        assert_eq!(q.linked(), 4);
+        assert!(!q.remove(keys[1])); // queued, not notified
+        assert_eq!(q.linked(), 3);
+        assert!(q.notify_front().is_some()); // keys[0]
+        assert!(q.is_notified(keys[0]));
+        assert!(!q.is_notified(keys[2]));
+        assert!(q.notify_front().is_some()); // keys[2]
+        assert!(q.is_notified(keys[2]));
+        assert!(q.remove(keys[0]));
+        let late = q.push_back(noop());
+        assert_eq!(q.linked(), 2);
+        assert!(q.notify_front().is_some()); // keys[3] before the late one
+        assert!(q.is_notified(keys[3]) && !q.is_notified(late));
+        assert!(!q.remove(late));
+        assert_eq!(q.linked(), 0);
+        assert!(q.notify_front().is_none());
+        assert!(q.remove(keys[2]) && q.remove(keys[3]));
+    }
 
     #[test]
     fn slab_reuses_freed_slots() {
