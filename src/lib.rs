@@ -17,8 +17,8 @@
 //! | (none; `aiorwlock`) | [`sync::RwLock`] | built |
 //! | `Semaphore`, `BoundedSemaphore` | [`sync::Semaphore`] (FIFO, `acquire_many`) | built |
 //! | `Event` | [`sync::Event`] | built |
-//! | `Condition` | `sync::Condvar` | *planned* |
-//! | `Barrier` | `sync::Barrier` | *planned* |
+//! | `Condition` | [`sync::Condvar`] (with [`sync::Mutex`]) | built |
+//! | `Barrier` | [`sync::Barrier`] | built |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | `queue::Queue` | *planned* |
 //! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::JoinError::Cancelled`, `task::CancellationToken` | *planned* |
 //! | `Task.add_done_callback` | `task::JoinHandle::on_complete` | *planned* |
