@@ -1,5 +1,5 @@
-//! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore` and
-//! `Event`.
+//! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore`,
+//! `Event`, `Condvar` and `Barrier`.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -11,9 +11,15 @@
 //! property. The data a lock protects lives in a loom-tracked [`Shared`] cell next
 //! to the lock, so loom itself reports two critical sections that are not ordered
 //! by the lock; the guards' own access tokens add the same check on the lock's data.
+//! A waiter that is never woken shows up as a loom deadlock ("all threads blocked"),
+//! so "completes under `block_on`" is a checked property, not a hope.
+//! Steps that must happen in a given order across threads are sequenced with a
+//! blocking [`Signal`].
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 
+mod barrier;
+mod condvar;
 mod event;
 mod mutex;
 mod rwlock;
@@ -22,6 +28,8 @@ mod semaphore;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+
+use loom::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS` (or loom's default) as the bound.
 pub(crate) fn model<F: Fn() + Sync + Send + 'static>(f: F) {
@@ -51,6 +59,72 @@ fn check<F: Fn() + Sync + Send + 'static>(builder: loom::model::Builder, f: F) {
 /// waiter, without anybody ever being woken for it.
 pub(crate) fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A one-shot signal that sequences one thread's step after another's: [`wait`]
+/// blocks (it does not spin) until [`set`], and everything before `set` happens
+/// before everything after `wait`.
+///
+/// Blocking rather than spinning matters: two threads spinning on flags at once
+/// (each `yield_now`ing to the other) give loom schedules that starve the thread
+/// both wait for, and the model fails with "exceeded maximum number of branches"
+/// instead of exploring anything. A blocked thread is simply not scheduled.
+///
+/// [`wait`]: Self::wait
+/// [`set`]: Self::set
+pub(crate) struct Signal {
+    set: AtomicBool,
+    notify: loom::sync::Notify,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Self {
+            set: AtomicBool::new(false),
+            notify: loom::sync::Notify::new(),
+        }
+    }
+
+    pub(crate) fn set(&self) {
+        self.set.store(true, Ordering::Release);
+        self.notify.notify();
+    }
+
+    /// Whether `set` happened (a snapshot).
+    pub(crate) fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    /// Blocks until `set`; one thread at a time may wait.
+    pub(crate) fn wait(&self) {
+        // `Notify` may wake spuriously: check the flag again.
+        while !self.is_set() {
+            self.notify.wait();
+        }
+    }
+}
+
+/// Runs `f` with a `'static` reference to `value`, which is dropped when `f`
+/// returns: the model's main thread can then create futures that borrow the shared
+/// state, poll them into a known state *before* spawning anything (so loom does not
+/// explore the set-up), and move them into spawned threads.
+///
+/// If `f` panics, `value` is leaked rather than dropped under a thread that may still
+/// use it.
+///
+/// # Safety
+/// `f` must join every thread it gave the reference to, and keep no copy of it
+/// past its return.
+pub(crate) unsafe fn with_static<T: Sync + 'static, R>(
+    value: T,
+    f: impl FnOnce(&'static T) -> R,
+) -> R {
+    let value = Box::into_raw(Box::new(value));
+    // SAFETY: `value` stays allocated until `f` returned, and `f` joined every thread
+    // that borrowed it (the caller's contract), so no reference outlives the drop.
+    let result = f(unsafe { &*value });
+    drop(unsafe { Box::from_raw(value) });
+    result
 }
 
 /// Data protected by the lock under test, in a loom-tracked cell: an access that is

@@ -10,9 +10,9 @@ use loom::thread;
 use crate::{Shared, model, poll_once};
 
 /// A mutex and the counter it protects. The counter sits next to the mutex rather
-/// than in it: under loom, dereferencing a guard goes through the facade's
-/// `UnsafeCell::raw`, which starts a second tracked access while the guard's token
-/// holds one, and loom panics on that before the model checks anything.
+/// than in it, in its own loom-tracked cell, so loom checks the ordering the lock
+/// gives independently of the guard's access token (`guard_data_is_exclusive`
+/// checks the mutex's own data).
 struct Counter {
     lock: Mutex<()>,
     count: Shared<usize>,

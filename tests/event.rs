@@ -4,8 +4,13 @@ mod common;
 
 use std::sync::Arc;
 
-use async_patterns::sync::Event;
-use common::{drop_at_pending, now, pending};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Mutex as StdMutex;
+use std::task::{Context, Wake, Waker};
+
+use async_patterns::sync::{Event, EventWait};
+use common::{Task, counting_waker, drop_at_pending, now, pending};
 
 #[test]
 fn set_clear_is_set() {
@@ -146,4 +151,208 @@ fn static_event_and_size() {
     E.set();
     now(E.wait());
     assert!(std::mem::size_of::<Event>() <= 16);
+}
+
+#[test]
+fn one_set_releases_more_waiters_than_fit_in_a_batch() {
+    // Up to 16 wakers are woken from a batch on the stack; more take the overflow
+    // path. Both sides of the boundary, twice each on the same event (the storage
+    // is handed back and reused).
+    let e = Event::new();
+    for n in [16, 17, 40, 17, 100] {
+        e.clear();
+        let mut waiters: Vec<_> = (0..n).map(|_| pending(e.wait())).collect();
+        assert!(waiters.iter().all(|w| !w.is_woken()));
+        e.set();
+        for (i, w) in waiters.iter_mut().enumerate() {
+            assert_eq!(w.wakes(), 1, "{n} waiters: waiter {i} woken once");
+            w.assert_ready();
+        }
+        // Afterwards the event works as usual.
+        e.clear();
+        let mut next = pending(e.wait());
+        drop(waiters);
+        next.assert_pending();
+        e.set();
+        next.assert_ready();
+    }
+}
+
+#[test]
+fn dropped_waiters_in_an_overflowing_set() {
+    let e = Event::new();
+    let mut waiters: Vec<_> = (0..30).map(|_| Some(pending(e.wait()))).collect();
+    for i in (0..30).step_by(3) {
+        drop(waiters[i].take());
+    }
+    e.set();
+    for w in waiters.iter_mut().flatten() {
+        assert_eq!(w.wakes(), 1);
+        w.assert_ready();
+    }
+}
+
+#[test]
+fn a_dropped_waiter_then_set_releases_the_rest() {
+    let e = Event::new();
+    let mut a = pending(e.wait());
+    let b = pending(e.wait());
+    let mut c = pending(e.wait());
+    drop(b); // a registered waiter leaves the list
+    e.set();
+    assert_eq!((a.wakes(), c.wakes()), (1, 1));
+    a.assert_ready();
+    c.assert_ready();
+}
+
+#[test]
+fn every_waiter_dropped_then_the_event_still_works() {
+    let e = Event::new();
+    for _ in 0..3 {
+        let waiters: Vec<_> = (0..5).map(|_| pending(e.wait())).collect();
+        drop(waiters);
+        e.set();
+        assert!(e.is_set());
+        now(e.wait());
+        e.clear();
+        assert!(!e.is_set());
+        let mut w = pending(e.wait());
+        assert!(!w.is_woken());
+        e.set();
+        assert_eq!(w.wakes(), 1);
+        w.assert_ready();
+        e.clear();
+    }
+}
+
+#[test]
+fn a_dropped_waiter_is_not_woken_by_a_later_set() {
+    let e = Event::new();
+    let (waker, count) = counting_waker();
+    {
+        let mut w = pin!(e.wait());
+        assert!(
+            w.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    e.set();
+    assert_eq!(count.count(), 0, "the dropped waiter's waker was removed");
+}
+
+#[test]
+fn repoll_with_a_new_waker_then_set_wakes_only_the_new_one() {
+    let e = Event::new();
+    let mut w = pin!(e.wait());
+    let (old, old_count) = counting_waker();
+    let (new, new_count) = counting_waker();
+    assert!(w.as_mut().poll(&mut Context::from_waker(&old)).is_pending());
+    assert!(w.as_mut().poll(&mut Context::from_waker(&new)).is_pending());
+    e.set();
+    assert_eq!((old_count.count(), new_count.count()), (0, 1));
+    assert!(w.as_mut().poll(&mut Context::from_waker(&new)).is_ready());
+}
+
+#[test]
+fn repoll_with_the_same_waker_registers_once() {
+    let e = Event::new();
+    let mut w = Task::new(e.wait());
+    for _ in 0..5 {
+        w.assert_pending();
+    }
+    e.set();
+    assert_eq!(
+        w.wakes(),
+        1,
+        "one slot per waiter, however often it is polled"
+    );
+    w.assert_ready();
+}
+
+/// A waker that runs a closure when woken (once), to act on the event from inside
+/// `set`'s wake-ups.
+struct OnWake(StdMutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl Wake for OnWake {
+    fn wake(self: Arc<Self>) {
+        let f = self.0.lock().unwrap().take();
+        if let Some(f) = f {
+            f();
+        }
+    }
+}
+
+#[test]
+fn a_waker_that_clears_and_waits_again_during_set() {
+    // While `set` wakes its list (outside its lock, from the batch or, past 16, from
+    // the list's own storage), a woken task clears the event and starts a new wait:
+    // the new wait belongs to the next generation and must stay pending until the
+    // next `set`, whatever happens to the old list's storage.
+    // Statics, as the waker's closure is 'static (and a leaked box would show up as
+    // a leak under miri).
+    static EVENTS: [Event; 2] = [Event::new(), Event::new()];
+    for (e, others) in EVENTS.iter().zip([4, 40]) {
+        let late: Arc<StdMutex<Option<Task<EventWait<'static>>>>> = Arc::default();
+        let on_wake = {
+            let late = late.clone();
+            Arc::new(OnWake(StdMutex::new(Some(Box::new(move || {
+                e.clear();
+                *late.lock().unwrap() = Some(pending(e.wait()));
+            })))))
+        };
+        let mut first = pin!(e.wait());
+        let waker = Waker::from(on_wake);
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        let mut rest: Vec<_> = (0..others).map(|_| pending(e.wait())).collect();
+        e.set();
+        assert!(!e.is_set(), "the waker cleared it");
+        for w in &mut rest {
+            assert_eq!(w.wakes(), 1, "{others}");
+            w.assert_ready();
+        }
+        assert!(
+            first
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+        );
+        let mut late = late.lock().unwrap().take().expect("the waker ran");
+        assert!(!late.is_woken(), "{others}");
+        late.assert_pending();
+        e.set();
+        assert_eq!(late.wakes(), 1, "{others}");
+        late.assert_ready();
+        // One more cycle on the same event.
+        e.clear();
+        let mut again = pending(e.wait());
+        e.set();
+        again.assert_ready();
+    }
+}
+
+#[test]
+fn more_than_a_batch_of_threads_wait_blocking() {
+    let threads = if cfg!(miri) { 18 } else { 40 };
+    let e = Arc::new(Event::new());
+    common::within_a_minute(move || {
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    e.wait_blocking();
+                });
+            }
+            while started.load(std::sync::atomic::Ordering::SeqCst) < threads {
+                std::thread::yield_now();
+            }
+            e.set();
+        });
+    });
 }

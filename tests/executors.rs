@@ -1,11 +1,13 @@
-//! The same workload on every executor: the `sync` primitives are runtime-agnostic,
-//! so `Mutex`, `RwLock` and `Semaphore` must behave the same under tokio,
-//! async-executor (smol), futures' `LocalPool`, a hand-written firmware-style
-//! `block_on`, embassy-executor on the host, and plain threads with the `*_blocking`
-//! API.
+//! The same workloads on every executor: the `sync` primitives are runtime-agnostic,
+//! so they must behave the same under tokio, async-executor (smol), futures'
+//! `LocalPool`, a hand-written firmware-style `block_on`, embassy-executor on the
+//! host, and plain threads with the `*_blocking` API. Each executor runs two
+//! workloads, as two tests: *locks* (`Mutex`, `RwLock`, `Semaphore`) and *signals*
+//! (`Barrier`, `Event`, `Condvar`).
 //!
-//! Workload: [`TASKS`] tasks share an `Arc<Mutex<u64>>`, an `Arc<RwLock<Vec<u64>>>`
-//! and an `Arc<Semaphore>` with [`PERMITS`] permits. Each does [`ROUNDS`] rounds of
+//! Locks workload: [`TASKS`] tasks share an `Arc<Mutex<u64>>`, an
+//! `Arc<RwLock<Vec<u64>>>` and an `Arc<Semaphore>` with [`PERMITS`] permits. Each
+//! does [`ROUNDS`] rounds of
 //!
 //! 1. take a semaphore permit, count the holders (never more than [`PERMITS`]) and
 //!    yield once while holding it, so the other tasks queue up on the semaphore;
@@ -25,22 +27,47 @@
 //! distinct values (`ROUNDS / WRITE_EVERY` per task), the peak number of permit
 //! holders is in `1..=PERMITS`, and every primitive is free again.
 //!
+//! Signals workload: [`TASKS`] tasks share a `Barrier` for `TASKS` parties, two
+//! `Event`s (the starting signal of even and odd rounds), and a
+//! `Mutex<VecDeque<u64>>` with a `Condvar`. Each does [`ROUNDS`] rounds of
+//!
+//! 1. wait at the barrier and record its index for the round (an index seen twice in
+//!    one round, or a leader whose index is not `TASKS - 1`, is a violation); the
+//!    leader clears the next round's event, writes the round number into a stamp and
+//!    sets this round's event;
+//! 2. wait for this round's event and check the stamp (the leader's write before
+//!    `set` is visible after `wait`);
+//! 3. even tasks produce: push a value that names the task and the round and
+//!    notify one waiter (`notify_one` or `notify(1)`), some rounds yielding while
+//!    holding the lock; odd tasks consume one value, with `wait`, `wait_until`,
+//!    `wait_arc` or `wait_until_arc` in turn.
+//!
+//! Every round needs all tasks at the barrier, so a task never runs more than one
+//! round ahead, and each round's consumers can only finish with that round's
+//! values: a lost notification hangs the round. At the end: every task finished all
+//! its rounds, every round saw the indices `0..TASKS` and one leader, every value
+//! was consumed exactly once, the queue is empty and unlocked, nobody waits on the
+//! barrier or the condvar, and the last round's event is set.
+//!
 //! Every test runs its executor on a watchdog thread: a lost wake-up or a deadlock
 //! fails the test after [`TIMEOUT`] instead of hanging the test binary (the hung
 //! thread is left behind; the process exits when the harness does).
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_patterns::sync::{Mutex, RwLock, Semaphore};
+use async_patterns::sync::{
+    Barrier, BarrierWaitResult, BrokenBarrierError, Condvar, Event, Mutex, RwLock, Semaphore,
+};
 
 const TASKS: usize = 8;
 const ROUNDS: u64 = 200;
@@ -51,6 +78,39 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What one task reports: the rounds it completed, or the first violation it saw.
 type TaskResult = Result<u64, String>;
+
+/// One task of a workload, boxed so that every executor can take it (embassy tasks
+/// cannot be generic).
+type BoxedTask = Pin<Box<dyn Future<Output = TaskResult> + Send>>;
+
+/// A workload: shared state, its tasks (async and blocking), and the final check.
+trait Workload: Clone + Send + 'static {
+    fn new() -> Self;
+    /// Task `id` (of `0..TASKS`).
+    fn task(&self, id: usize) -> BoxedTask;
+    /// Task `id` with the `*_blocking` API, for a plain thread.
+    fn blocking(&self, id: usize) -> TaskResult;
+    /// Checks the per-task results and the final state; returns a short summary.
+    fn verify(&self, results: &[TaskResult]) -> Result<String, String>;
+}
+
+/// Checks that every task reported all its rounds.
+fn check_results(results: &[TaskResult], problems: &mut String) {
+    if results.len() != TASKS {
+        let _ = writeln!(problems, "{} task results, expected {TASKS}", results.len());
+    }
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok(n) if *n == ROUNDS => {}
+            Ok(n) => {
+                let _ = writeln!(problems, "result {i}: {n} rounds, expected {ROUNDS}");
+            }
+            Err(e) => {
+                let _ = writeln!(problems, "result {i}: {e}");
+            }
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Shared state and probes
@@ -372,26 +432,280 @@ fn worker_blocking(shared: Shared, id: usize) -> TaskResult {
 }
 
 // ---------------------------------------------------------------------------
+// The signals workload: Barrier, Event, Condvar
+// ---------------------------------------------------------------------------
+
+// Producers and consumers pair up (even and odd ids).
+const _: () = assert!(TASKS % 2 == 0);
+
+/// The shared state of the signals workload.
+#[derive(Clone)]
+struct Signals {
+    barrier: Arc<Barrier>,
+    /// The starting signal of even rounds (0) and odd rounds (1).
+    go: Arc<[Event; 2]>,
+    /// The round number, written by the round's leader before it sets the round's
+    /// event.
+    stamp: Arc<AtomicU64>,
+    queue: Arc<Mutex<VecDeque<u64>>>,
+    changed: Arc<Condvar>,
+    /// Per round: bit `i` is set once a task got index `i`.
+    indices: Arc<Vec<AtomicUsize>>,
+    /// Per round: how many tasks were the leader.
+    leaders: Arc<Vec<AtomicUsize>>,
+    /// Every value a consumer took.
+    consumed: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl Signals {
+    /// Step 1 (after the barrier): records the index; the leader starts the round.
+    fn arrived(
+        &self,
+        id: usize,
+        round: u64,
+        result: Result<BarrierWaitResult, BrokenBarrierError>,
+    ) -> Result<(), String> {
+        let result = result.map_err(|e| format!("task {id} round {round}: barrier: {e}"))?;
+        let index = result.index();
+        if index >= TASKS || result.is_leader() != (index == TASKS - 1) {
+            return Err(format!(
+                "task {id} round {round}: index {index}, leader {}",
+                result.is_leader()
+            ));
+        }
+        let seen = self.indices[round as usize].fetch_or(1 << index, SeqCst);
+        if seen & (1 << index) != 0 {
+            return Err(format!(
+                "task {id} round {round}: index {index} handed out twice"
+            ));
+        }
+        if result.is_leader() {
+            self.leaders[round as usize].fetch_add(1, SeqCst);
+            // Nobody waits for the next round's event yet: every task is past the
+            // barrier, so done with the previous round, which used that event.
+            self.go[(round as usize + 1) % 2].clear();
+            self.stamp.store(round, SeqCst);
+            self.go[round as usize % 2].set();
+        }
+        Ok(())
+    }
+
+    /// Step 2 (after the event): the leader's stamp is visible.
+    fn started(&self, id: usize, round: u64) -> Result<(), String> {
+        match self.stamp.load(SeqCst) {
+            stamp if stamp == round => Ok(()),
+            stamp => Err(format!(
+                "task {id} round {round}: released by the event with stamp {stamp}"
+            )),
+        }
+    }
+
+    fn took(&self, item: Option<u64>, id: usize, round: u64) -> Result<(), String> {
+        let item = item.ok_or_else(|| {
+            format!("task {id} round {round}: the condition held but the queue was empty")
+        })?;
+        self.consumed.lock().unwrap().push(item);
+        Ok(())
+    }
+}
+
+/// One task of the signals workload; the same code on every executor.
+async fn signals_worker(s: Signals, id: usize) -> TaskResult {
+    for round in 0..ROUNDS {
+        // 1. Barrier.
+        if (id as u64 + round) % 3 == 0 {
+            yield_now().await;
+        }
+        s.arrived(id, round, s.barrier.wait().await)?;
+
+        // 2. Event.
+        s.go[round as usize % 2].wait().await;
+        s.started(id, round)?;
+
+        // 3. Condvar.
+        if id % 2 == 0 {
+            let mut queue = s.queue.lock().await;
+            queue.push_back(log_entry(id, round));
+            if (id as u64 + round) % 4 == 0 {
+                yield_now().await; // hold the lock: consumers queue on the mutex
+            }
+            drop(queue);
+            if round % 2 == 0 {
+                s.changed.notify_one();
+            } else {
+                s.changed.notify(1);
+            }
+        } else {
+            let cv = &*s.changed;
+            let item = match (id / 2 + round as usize) % 4 {
+                0 => {
+                    let mut q = s.queue.lock().await;
+                    while q.is_empty() {
+                        q = cv.wait(q).await;
+                    }
+                    q.pop_front()
+                }
+                1 => {
+                    let q = s.queue.lock().await;
+                    cv.wait_until(q, |q| !q.is_empty()).await.pop_front()
+                }
+                2 => {
+                    let mut q = s.queue.lock_arc().await;
+                    while q.is_empty() {
+                        q = cv.wait_arc(q).await;
+                    }
+                    q.pop_front()
+                }
+                _ => {
+                    let q = s.queue.lock_arc().await;
+                    cv.wait_until_arc(q, |q| !q.is_empty()).await.pop_front()
+                }
+            };
+            s.took(item, id, round)?;
+        }
+    }
+    Ok(ROUNDS)
+}
+
+/// [`signals_worker`] with the `*_blocking` API.
+fn signals_worker_blocking(s: Signals, id: usize) -> TaskResult {
+    for round in 0..ROUNDS {
+        s.arrived(id, round, s.barrier.wait_blocking())?;
+        s.go[round as usize % 2].wait_blocking();
+        s.started(id, round)?;
+        if id % 2 == 0 {
+            s.queue.lock_blocking().push_back(log_entry(id, round));
+            s.changed.notify_one();
+        } else {
+            let mut q = s.queue.lock_blocking();
+            if round % 2 == 0 {
+                while q.is_empty() {
+                    q = s.changed.wait_blocking(q);
+                }
+            } else {
+                q = s.changed.wait_until_blocking(q, |q| !q.is_empty());
+            }
+            let item = q.pop_front();
+            drop(q);
+            s.took(item, id, round)?;
+        }
+    }
+    Ok(ROUNDS)
+}
+
+impl Workload for Signals {
+    fn new() -> Self {
+        Self {
+            barrier: Arc::new(Barrier::new(TASKS)),
+            go: Arc::new([Event::new(), Event::new()]),
+            stamp: Arc::new(AtomicU64::new(u64::MAX)),
+            queue: Arc::new(Mutex::new(VecDeque::new())),
+            changed: Arc::new(Condvar::new()),
+            indices: Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect()),
+            leaders: Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect()),
+            consumed: Arc::default(),
+        }
+    }
+
+    fn task(&self, id: usize) -> BoxedTask {
+        Box::pin(signals_worker(self.clone(), id))
+    }
+
+    fn blocking(&self, id: usize) -> TaskResult {
+        signals_worker_blocking(self.clone(), id)
+    }
+
+    fn verify(&self, results: &[TaskResult]) -> Result<String, String> {
+        let mut problems = String::new();
+        check_results(results, &mut problems);
+
+        let all = (1usize << TASKS) - 1;
+        for round in 0..ROUNDS as usize {
+            let seen = self.indices[round].load(SeqCst);
+            let leaders = self.leaders[round].load(SeqCst);
+            if seen != all || leaders != 1 {
+                let _ = writeln!(
+                    problems,
+                    "round {round}: indices {seen:#b} (expected {all:#b}), {leaders} leader(s)"
+                );
+            }
+        }
+
+        let mut consumed = self.consumed.lock().unwrap().clone();
+        consumed.sort_unstable();
+        let mut expected: Vec<u64> = (0..TASKS)
+            .step_by(2)
+            .flat_map(|id| (0..ROUNDS).map(move |round| log_entry(id, round)))
+            .collect();
+        expected.sort_unstable();
+        if consumed != expected {
+            let _ = writeln!(
+                problems,
+                "consumed {} values, expected each of {} once",
+                consumed.len(),
+                expected.len()
+            );
+        }
+        match self.queue.try_lock() {
+            Some(queue) if queue.is_empty() => {}
+            Some(queue) => {
+                let _ = writeln!(problems, "{} values left in the queue", queue.len());
+            }
+            None => problems.push_str("the queue's mutex is still locked\n"),
+        }
+        let waiting = self.barrier.n_waiting();
+        if waiting != 0 || self.barrier.is_broken() {
+            let _ = writeln!(
+                problems,
+                "barrier: {waiting} waiting, broken: {}",
+                self.barrier.is_broken()
+            );
+        }
+        let registered = self.changed.notify_all();
+        if registered != 0 {
+            let _ = writeln!(problems, "{registered} condvar waiter(s) left registered");
+        }
+        if !self.go[(ROUNDS as usize - 1) % 2].is_set() {
+            problems.push_str("the last round's event is not set\n");
+        }
+
+        if problems.is_empty() {
+            Ok(format!(
+                "{ROUNDS} barrier rounds, {} values through the condvar",
+                consumed.len()
+            ))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------
+
+impl Workload for Shared {
+    fn new() -> Self {
+        Shared::new()
+    }
+
+    fn task(&self, id: usize) -> BoxedTask {
+        Box::pin(worker(self.clone(), id))
+    }
+
+    fn blocking(&self, id: usize) -> TaskResult {
+        worker_blocking(self.clone(), id)
+    }
+
+    fn verify(&self, results: &[TaskResult]) -> Result<String, String> {
+        verify(self, results)
+    }
+}
 
 /// Checks the per-task results and the final state; returns a short summary.
 fn verify(shared: &Shared, results: &[TaskResult]) -> Result<String, String> {
     let mut problems = String::new();
-    if results.len() != TASKS {
-        let _ = writeln!(problems, "{} task results, expected {TASKS}", results.len());
-    }
-    for (i, r) in results.iter().enumerate() {
-        match r {
-            Ok(n) if *n == ROUNDS => {}
-            Ok(n) => {
-                let _ = writeln!(problems, "result {i}: {n} rounds, expected {ROUNDS}");
-            }
-            Err(e) => {
-                let _ = writeln!(problems, "result {i}: {e}");
-            }
-        }
-    }
+    check_results(results, &mut problems);
 
     let expected_count = TASKS as u64 * ROUNDS;
     match shared.counter.try_lock() {
@@ -468,13 +782,14 @@ fn verify(shared: &Shared, results: &[TaskResult]) -> Result<String, String> {
     }
 }
 
-/// Runs `body` on its own thread, fails the test if it takes longer than
-/// [`TIMEOUT`] (a hung thread is left behind), then verifies the outcome.
-fn run_checked<F>(name: &str, body: F)
+/// Runs `body` on its own thread with a fresh `W`, fails the test if it takes longer
+/// than [`TIMEOUT`] (a hung thread is left behind), then verifies the outcome.
+fn run_checked<W, F>(name: &str, body: F)
 where
-    F: FnOnce(Shared) -> Vec<TaskResult> + Send + 'static,
+    W: Workload,
+    F: FnOnce(W) -> Vec<TaskResult> + Send + 'static,
 {
-    let shared = Shared::new();
+    let shared = W::new();
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
     let handle = {
@@ -500,7 +815,7 @@ where
     handle
         .join()
         .expect("the executor thread panicked after reporting");
-    match verify(&shared, &results) {
+    match shared.verify(&results) {
         Ok(summary) => eprintln!("{name}: ok in {:?} ({summary})", start.elapsed()),
         Err(problems) => panic!("{name}: the primitives misbehaved:\n{problems}"),
     }
@@ -510,77 +825,96 @@ where
 // Executors
 // ---------------------------------------------------------------------------
 
+fn on_tokio<W: Workload>(shared: W) -> Vec<TaskResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("build the tokio runtime");
+    rt.block_on(async {
+        let handles: Vec<_> = (0..TASKS).map(|id| tokio::spawn(shared.task(id))).collect();
+        let mut results = Vec::with_capacity(TASKS);
+        for handle in handles {
+            results.push(handle.await.unwrap_or_else(|e| Err(format!("join: {e}"))));
+        }
+        results
+    })
+}
+
 #[test]
 fn tokio_multi_thread() {
-    run_checked("tokio", |shared| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .expect("build the tokio runtime");
-        rt.block_on(async {
-            let handles: Vec<_> = (0..TASKS)
-                .map(|id| tokio::spawn(worker(shared.clone(), id)))
-                .collect();
+    run_checked("tokio", on_tokio::<Shared>);
+}
+
+#[test]
+fn tokio_multi_thread_signals() {
+    run_checked("tokio signals", on_tokio::<Signals>);
+}
+
+fn on_async_executor<W: Workload>(shared: W) -> Vec<TaskResult> {
+    let ex = async_executor::Executor::new();
+    let tasks: Vec<_> = (0..TASKS).map(|id| ex.spawn(shared.task(id))).collect();
+    let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+    thread::scope(|s| {
+        // A second thread runs the executor until the first one is done.
+        s.spawn(|| {
+            futures_lite::future::block_on(ex.run(async {
+                let _ = stopped.await;
+            }))
+        });
+        let results = futures_lite::future::block_on(ex.run(async {
             let mut results = Vec::with_capacity(TASKS);
-            for handle in handles {
-                results.push(handle.await.unwrap_or_else(|e| Err(format!("join: {e}"))));
+            for task in tasks {
+                results.push(task.await);
             }
             results
-        })
-    });
+        }));
+        drop(stop);
+        results
+    })
 }
 
 #[test]
 fn async_executor_two_threads() {
-    run_checked("async-executor", |shared| {
-        let ex = async_executor::Executor::new();
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|id| ex.spawn(worker(shared.clone(), id)))
-            .collect();
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        thread::scope(|s| {
-            // A second thread runs the executor until the first one is done.
-            s.spawn(|| {
-                futures_lite::future::block_on(ex.run(async {
-                    let _ = stopped.await;
-                }))
-            });
-            let results = futures_lite::future::block_on(ex.run(async {
-                let mut results = Vec::with_capacity(TASKS);
-                for task in tasks {
-                    results.push(task.await);
-                }
-                results
-            }));
-            drop(stop);
-            results
+    run_checked("async-executor", on_async_executor::<Shared>);
+}
+
+#[test]
+fn async_executor_two_threads_signals() {
+    run_checked("async-executor signals", on_async_executor::<Signals>);
+}
+
+fn on_local_pool<W: Workload>(shared: W) -> Vec<TaskResult> {
+    use futures::task::LocalSpawnExt;
+
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = pool.spawner();
+    let handles: Vec<_> = (0..TASKS)
+        .map(|id| {
+            spawner
+                .spawn_local_with_handle(shared.task(id))
+                .expect("spawn_local")
         })
-    });
+        .collect();
+    pool.run_until(futures::future::join_all(handles))
 }
 
 #[test]
 fn futures_local_pool() {
-    use futures::task::LocalSpawnExt;
+    run_checked("LocalPool", on_local_pool::<Shared>);
+}
 
-    run_checked("LocalPool", |shared| {
-        let mut pool = futures::executor::LocalPool::new();
-        let spawner = pool.spawner();
-        let handles: Vec<_> = (0..TASKS)
-            .map(|id| {
-                spawner
-                    .spawn_local_with_handle(worker(shared.clone(), id))
-                    .expect("spawn_local")
-            })
-            .collect();
-        pool.run_until(futures::future::join_all(handles))
-    });
+#[test]
+fn futures_local_pool_signals() {
+    run_checked("LocalPool signals", on_local_pool::<Signals>);
 }
 
 // -- a hand-written, firmware-style block_on --------------------------------
 
 /// Set by the waker, cleared by `block_on` before each poll. A `static`, as in
-/// firmware, so the waker data is `'static` and wakers may outlive `block_on`.
+/// firmware, so the waker data is `'static` and wakers may outlive `block_on`. One
+/// per test, as tests run in parallel.
 static WOKEN: AtomicBool = AtomicBool::new(false);
+static WOKEN_SIGNALS: AtomicBool = AtomicBool::new(false);
 
 fn flag_waker(flag: &'static AtomicBool) -> Waker {
     const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
@@ -668,82 +1002,116 @@ impl<T> Future for JoinAll<T> {
     }
 }
 
+fn on_block_on<W: Workload>(flag: &'static AtomicBool, shared: W) -> Vec<TaskResult> {
+    let tasks: Vec<Pin<Box<dyn Future<Output = TaskResult>>>> = (0..TASKS)
+        .map(|id| shared.task(id) as Pin<Box<dyn Future<Output = _>>>)
+        .collect();
+    block_on(flag, JoinAll::new(tasks))
+}
+
 #[test]
 fn hand_written_block_on() {
-    run_checked("block_on", |shared| {
-        let tasks: Vec<Pin<Box<dyn Future<Output = TaskResult>>>> = (0..TASKS)
-            .map(|id| Box::pin(worker(shared.clone(), id)) as Pin<Box<dyn Future<Output = _>>>)
-            .collect();
-        block_on(&WOKEN, JoinAll::new(tasks))
+    run_checked("block_on", |shared: Shared| on_block_on(&WOKEN, shared));
+}
+
+#[test]
+fn hand_written_block_on_signals() {
+    run_checked("block_on signals", |shared: Signals| {
+        on_block_on(&WOKEN_SIGNALS, shared)
     });
 }
 
 // -- embassy-executor on the host -------------------------------------------
 
-/// How many embassy tasks finished; `run_until` stops the executor at `TASKS`.
+/// How many embassy tasks finished, per test; `run_until` stops the executor at
+/// `TASKS`.
 static EMBASSY_DONE: AtomicUsize = AtomicUsize::new(0);
+static EMBASSY_DONE_SIGNALS: AtomicUsize = AtomicUsize::new(0);
 
 /// One workload task as an embassy task. `pool_size` reserves room for all of them
 /// in the task's static pool (embassy-executor 0.10 sizes pools on stable Rust, no
-/// arena feature or nightly needed); arguments are owned (`'static`).
-#[embassy_executor::task(pool_size = TASKS)]
-async fn embassy_worker(shared: Shared, id: usize, results: mpsc::Sender<TaskResult>) {
-    let result = worker(shared, id).await;
+/// arena feature or nightly needed), for both tests at once, as tests run in
+/// parallel; arguments are owned (`'static`).
+#[embassy_executor::task(pool_size = 2 * TASKS)]
+async fn embassy_worker(
+    task: BoxedTask,
+    results: mpsc::Sender<TaskResult>,
+    done: &'static AtomicUsize,
+) {
+    let result = task.await;
     let _ = results.send(result);
-    EMBASSY_DONE.fetch_add(1, SeqCst);
+    done.fetch_add(1, SeqCst);
+}
+
+fn on_embassy<W: Workload>(done: &'static AtomicUsize, shared: W) -> Vec<TaskResult> {
+    let (tx, rx) = mpsc::channel();
+    // The std `Executor` is `!Send`, so it is created on the thread that runs it,
+    // and `run*` wants `&'static mut self`: leak it (one per test).
+    // `Executor::run` never returns; `run_until` (also in 0.10's std platform)
+    // stops once every task finished, so this thread ends and can be joined. If a
+    // task hangs, the thread hangs with it and `run_checked`'s timeout fires.
+    let executor = thread::Builder::new()
+        .name("embassy-executor".into())
+        .spawn(move || {
+            let executor = Box::leak(Box::new(embassy_executor::Executor::new()));
+            executor.run_until(
+                |spawner| {
+                    for id in 0..TASKS {
+                        let token = embassy_worker(shared.task(id), tx.clone(), done)
+                            .expect("embassy task pool exhausted");
+                        spawner.spawn(token);
+                    }
+                },
+                || done.load(SeqCst) == TASKS,
+            );
+        })
+        .expect("spawn the embassy thread");
+    // `run_checked` times this whole closure out; a receive error means the
+    // executor thread died (its panic is re-raised below).
+    let results: Vec<TaskResult> = rx.iter().take(TASKS).collect();
+    if let Err(panic) = executor.join() {
+        std::panic::resume_unwind(panic);
+    }
+    results
 }
 
 #[test]
 fn embassy_executor_std() {
-    run_checked("embassy", |shared| {
-        let (tx, rx) = mpsc::channel();
-        // The std `Executor` is `!Send`, so it is created on the thread that runs it,
-        // and `run*` wants `&'static mut self`: leak it (one per test process).
-        // `Executor::run` never returns; `run_until` (also in 0.10's std platform)
-        // stops once every task finished, so this thread ends and can be joined. If a
-        // task hangs, the thread hangs with it and `run_checked`'s timeout fires.
-        let executor = thread::Builder::new()
-            .name("embassy-executor".into())
-            .spawn(move || {
-                let executor = Box::leak(Box::new(embassy_executor::Executor::new()));
-                executor.run_until(
-                    |spawner| {
-                        for id in 0..TASKS {
-                            let token = embassy_worker(shared.clone(), id, tx.clone())
-                                .expect("embassy task pool exhausted");
-                            spawner.spawn(token);
-                        }
-                    },
-                    || EMBASSY_DONE.load(SeqCst) == TASKS,
-                );
-            })
-            .expect("spawn the embassy thread");
-        // `run_checked` times this whole closure out; a receive error means the
-        // executor thread died (its panic is re-raised below).
-        let results: Vec<TaskResult> = rx.iter().take(TASKS).collect();
-        if let Err(panic) = executor.join() {
-            std::panic::resume_unwind(panic);
-        }
-        results
+    run_checked("embassy", |shared: Shared| {
+        on_embassy(&EMBASSY_DONE, shared)
+    });
+}
+
+#[test]
+fn embassy_executor_std_signals() {
+    run_checked("embassy signals", |shared: Signals| {
+        on_embassy(&EMBASSY_DONE_SIGNALS, shared)
     });
 }
 
 // -- plain threads, blocking API ----------------------------------------------
 
+fn on_threads<W: Workload>(shared: W) -> Vec<TaskResult> {
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..TASKS)
+            .map(|id| {
+                let shared = shared.clone();
+                s.spawn(move || shared.blocking(id))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
+    })
+}
+
 #[test]
 fn std_threads_blocking() {
-    run_checked("threads", |shared| {
-        thread::scope(|s| {
-            let handles: Vec<_> = (0..TASKS)
-                .map(|id| {
-                    let shared = shared.clone();
-                    s.spawn(move || worker_blocking(shared, id))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
-                .collect()
-        })
-    });
+    run_checked("threads", on_threads::<Shared>);
+}
+
+#[test]
+fn std_threads_blocking_signals() {
+    run_checked("threads signals", on_threads::<Signals>);
 }

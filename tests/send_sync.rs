@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use async_patterns::sync::*;
 
@@ -45,6 +46,17 @@ fn with_send_sync_data() {
         SemaphoreGuardArc,
         Acquire<'static>,
         AcquireArc,
+        Event,
+        EventWait<'static>,
+        Condvar,
+        CondvarWait<'static, T>,
+        CondvarWaitUntil<'static, T, fn(&mut T) -> bool>,
+        CondvarWaitArc<T>,
+        CondvarWaitUntilArc<T, fn(&mut T) -> bool>,
+        Barrier,
+        BarrierWait<'static>,
+        BarrierWaitResult,
+        BrokenBarrierError,
     );
 }
 
@@ -58,4 +70,56 @@ fn with_send_not_sync_data() {
     send::<Lock<'static, T>>();
     send::<RwLock<T>>();
     unpin::<Lock<'static, T>>();
+    // A Condvar wait holds a guard (or a lock future): Send like the guard.
+    send::<CondvarWait<'static, T>>();
+    send::<CondvarWaitUntil<'static, T, fn(&mut T) -> bool>>();
+    send::<CondvarWaitArc<T>>();
+    send::<CondvarWaitUntilArc<T, fn(&mut T) -> bool>>();
+    unpin::<CondvarWait<'static, T>>();
+    unpin::<CondvarWaitArc<T>>();
+}
+
+/// Whether `$t` implements `$trait`, as a `bool` (the `impls` crate's trick: the
+/// inherent constant applies only when the bound holds, otherwise the trait's
+/// default is found). Works for concrete types only.
+macro_rules! implements {
+    ($t:ty: $trait:path) => {{
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        trait Fallback {
+            const YES: bool = false;
+        }
+        impl<T: ?Sized> Fallback for Probe<T> {}
+        impl<T: ?Sized + $trait> Probe<T> {
+            const YES: bool = true;
+        }
+        <Probe<$t>>::YES
+    }};
+}
+
+#[test]
+fn the_probe_tells_yes_from_no() {
+    assert!(implements!(u32: Send));
+    assert!(!implements!(Rc<u32>: Send));
+    assert!(!implements!(Cell<u32>: Sync));
+}
+
+#[test]
+fn condvar_waits_are_only_as_send_and_sync_as_their_parts() {
+    // Send-only data: the waits are Send (checked above), not Sync (they hold a
+    // guard, which is not Sync for such data).
+    assert!(!implements!(CondvarWait<'static, Cell<u32>>: Sync));
+    assert!(!implements!(CondvarWaitArc<Cell<u32>>: Sync));
+    assert!(!implements!(CondvarWaitUntil<'static, Cell<u32>, fn(&mut Cell<u32>) -> bool>: Sync));
+    // Data that is not Send: neither.
+    assert!(!implements!(CondvarWait<'static, Rc<u32>>: Send));
+    assert!(!implements!(CondvarWaitArc<Rc<u32>>: Send));
+    // The condition closure counts too.
+    type Local = Box<dyn FnMut(&mut u32) -> bool>;
+    type SendOnly = Box<dyn FnMut(&mut u32) -> bool + Send>;
+    assert!(!implements!(CondvarWaitUntil<'static, u32, Local>: Send));
+    assert!(!implements!(CondvarWaitUntilArc<u32, Local>: Send));
+    assert!(implements!(CondvarWaitUntil<'static, u32, SendOnly>: Send));
+    assert!(!implements!(CondvarWaitUntil<'static, u32, SendOnly>: Sync));
+    // ... but never pinning: the waits are Unpin whatever the closure.
+    assert!(implements!(CondvarWaitUntil<'static, u32, Local>: Unpin));
 }

@@ -31,7 +31,9 @@ use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn
 ///   were *not already notified*, in the order they started waiting, so two
 ///   `notify_one()` calls wake two waiters.
 /// - A notified waiter that is dropped before it got the lock back passes its
-///   notification to the next waiter.
+///   notification to the waiter now first in line (as asyncio does), which may
+///   have started waiting after the original notify; with nobody queued it is
+///   dropped, like any notify.
 ///
 /// Use one `Condvar` with one `Mutex` (as with `std::sync::Condvar`).
 ///

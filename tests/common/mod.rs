@@ -48,6 +48,11 @@ impl<F: Future> Task<F> {
             .poll(&mut Context::from_waker(&self.waker))
     }
 
+    /// The future itself (for its `Debug` output, say).
+    pub fn future(&self) -> &F {
+        &self.future
+    }
+
     /// How many times this task's waker was woken so far.
     pub fn wakes(&self) -> usize {
         self.counter.0.load(Ordering::SeqCst)
@@ -112,4 +117,42 @@ pub fn yield_now() -> impl Future<Output = ()> {
             Poll::Pending
         }
     })
+}
+
+/// A waker that counts its wake-ups, with the counter to read them: for tests that
+/// poll one future with several wakers in turn.
+pub fn counting_waker() -> (Waker, Arc<WakeCounter>) {
+    let counter = Arc::new(WakeCounter::default());
+    (Waker::from(Arc::clone(&counter)), counter)
+}
+
+impl WakeCounter {
+    /// How many times the waker was woken so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs `f` on a new thread and returns its result, or fails the test if it takes
+/// longer than a minute (a lost wake-up or a deadlock; the hung thread is left
+/// behind and the process exits when the harness does).
+#[track_caller]
+pub fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(result) => {
+            handle.join().expect("the thread panicked after reporting");
+            result
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread ended without a result"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("no result after 60 s: a lost wake-up or a deadlock")
+        }
+    }
 }
