@@ -288,11 +288,16 @@ impl<T> LazyBox<T> {
     }
 
     /// The value, allocated with `init` if this is the first use.
-    #[cold]
+    #[inline]
     pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
-        if let Some(value) = self.get() {
-            return value;
+        match self.get() {
+            Some(value) => value,
+            None => self.init(init),
         }
+    }
+
+    #[cold]
+    fn init(&self, init: impl FnOnce() -> T) -> &T {
         let new = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(init()));
         match self.ptr.compare_exchange(
             core::ptr::null_mut(),

@@ -108,7 +108,8 @@ impl Event {
     fn set_and_wake(&self) {
         let list = self.list();
         let mut batch = WakeBatch::new();
-        let overflow = list.with(|waiters| {
+        let mut overflow = None;
+        let single = list.with(|waiters| {
             // Under the lock only `clear` (the `SET` bit) and `set` itself change
             // the state, and `WAITERS` stays set until a `set` empties the list.
             let mut s = self.state.load(Ordering::Relaxed);
@@ -125,21 +126,31 @@ impl Event {
                     Err(actual) => s = actual,
                 }
             }
-            if waiters.len() <= WakeBatch::CAPACITY {
-                waiters.drain().for_each(|waker| batch.push(waker));
-                None
-            } else {
+            match waiters.len() {
+                // The common case of a signal between two tasks.
+                1 => waiters.drain().next(),
+                n if n <= WakeBatch::CAPACITY => {
+                    waiters.drain().for_each(|waker| batch.push(waker));
+                    None
+                }
                 // Too many to hold on the stack: wake them from the storage itself,
                 // outside the lock, and hand the storage back afterwards.
-                Some(waiters.take())
+                _ => {
+                    overflow = Some(waiters.take());
+                    None
+                }
             }
         });
+        if let Some(waker) = single {
+            waker.wake();
+        }
         batch.wake_all();
         if let Some(mut all) = overflow {
             all.drain().for_each(Waker::wake);
             list.with(|waiters| waiters.restore_storage(all));
         }
     }
+
     /// Lowers the flag. Tasks released by an earlier `set` still complete.
     ///
     /// ```
