@@ -660,3 +660,12 @@ fn debug_static_and_size() {
     assert!(format!("{r:?}").contains("index: 1"));
     assert!(std::mem::size_of::<Barrier>() <= 48);
 }
+
+#[test]
+#[should_panic(expected = "BarrierWait polled after completion")]
+fn polling_a_completed_wait_panics_instead_of_arriving_again() {
+    let b = Barrier::new(1);
+    let mut w = common::Task::new(b.wait());
+    assert!(w.assert_ready().unwrap().is_leader());
+    let _ = w.poll();
+}

@@ -969,3 +969,20 @@ fn debug_default_and_static() {
     let ua = cv.wait_until_arc(m.try_lock_arc().unwrap(), |_| true);
     assert!(format!("{ua:?}").starts_with("CondvarWaitUntilArc"));
 }
+
+/// The guard that comes back lives as long as the mutex borrow, not as long as the
+/// borrow of the condvar (which may be shorter).
+async fn first_item<'m>(items: &'m Mutex<Vec<u8>>, cv: &Condvar) -> MutexGuard<'m, Vec<u8>> {
+    let guard = items.lock().await;
+    cv.wait_until(guard, |items| !items.is_empty()).await
+}
+
+#[test]
+fn the_guard_outlives_the_condvar_borrow() {
+    let items = Mutex::new(vec![7]);
+    let guard = {
+        let cv = Condvar::new();
+        now(first_item(&items, &cv))
+    };
+    assert_eq!(*guard, [7]);
+}

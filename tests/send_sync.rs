@@ -49,8 +49,8 @@ fn with_send_sync_data() {
         Event,
         EventWait<'static>,
         Condvar,
-        CondvarWait<'static, T>,
-        CondvarWaitUntil<'static, T, fn(&mut T) -> bool>,
+        CondvarWait<'static, 'static, T>,
+        CondvarWaitUntil<'static, 'static, T, fn(&mut T) -> bool>,
         CondvarWaitArc<T>,
         CondvarWaitUntilArc<T, fn(&mut T) -> bool>,
         Barrier,
@@ -71,11 +71,11 @@ fn with_send_not_sync_data() {
     send::<RwLock<T>>();
     unpin::<Lock<'static, T>>();
     // A Condvar wait holds a guard (or a lock future): Send like the guard.
-    send::<CondvarWait<'static, T>>();
-    send::<CondvarWaitUntil<'static, T, fn(&mut T) -> bool>>();
+    send::<CondvarWait<'static, 'static, T>>();
+    send::<CondvarWaitUntil<'static, 'static, T, fn(&mut T) -> bool>>();
     send::<CondvarWaitArc<T>>();
     send::<CondvarWaitUntilArc<T, fn(&mut T) -> bool>>();
-    unpin::<CondvarWait<'static, T>>();
+    unpin::<CondvarWait<'static, 'static, T>>();
     unpin::<CondvarWaitArc<T>>();
 }
 
@@ -107,19 +107,21 @@ fn the_probe_tells_yes_from_no() {
 fn condvar_waits_are_only_as_send_and_sync_as_their_parts() {
     // Send-only data: the waits are Send (checked above), not Sync (they hold a
     // guard, which is not Sync for such data).
-    assert!(!implements!(CondvarWait<'static, Cell<u32>>: Sync));
+    assert!(!implements!(CondvarWait<'static, 'static, Cell<u32>>: Sync));
     assert!(!implements!(CondvarWaitArc<Cell<u32>>: Sync));
-    assert!(!implements!(CondvarWaitUntil<'static, Cell<u32>, fn(&mut Cell<u32>) -> bool>: Sync));
+    assert!(
+        !implements!(CondvarWaitUntil<'static, 'static, Cell<u32>, fn(&mut Cell<u32>) -> bool>: Sync)
+    );
     // Data that is not Send: neither.
-    assert!(!implements!(CondvarWait<'static, Rc<u32>>: Send));
+    assert!(!implements!(CondvarWait<'static, 'static, Rc<u32>>: Send));
     assert!(!implements!(CondvarWaitArc<Rc<u32>>: Send));
     // The condition closure counts too.
     type Local = Box<dyn FnMut(&mut u32) -> bool>;
     type SendOnly = Box<dyn FnMut(&mut u32) -> bool + Send>;
-    assert!(!implements!(CondvarWaitUntil<'static, u32, Local>: Send));
+    assert!(!implements!(CondvarWaitUntil<'static, 'static, u32, Local>: Send));
     assert!(!implements!(CondvarWaitUntilArc<u32, Local>: Send));
-    assert!(implements!(CondvarWaitUntil<'static, u32, SendOnly>: Send));
-    assert!(!implements!(CondvarWaitUntil<'static, u32, SendOnly>: Sync));
+    assert!(implements!(CondvarWaitUntil<'static, 'static, u32, SendOnly>: Send));
+    assert!(!implements!(CondvarWaitUntil<'static, 'static, u32, SendOnly>: Sync));
     // ... but never pinning: the waits are Unpin whatever the closure.
-    assert!(implements!(CondvarWaitUntil<'static, u32, Local>: Unpin));
+    assert!(implements!(CondvarWaitUntil<'static, 'static, u32, Local>: Unpin));
 }

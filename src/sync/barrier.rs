@@ -210,6 +210,11 @@ impl Barrier {
     /// [`BrokenBarrierError`] if the barrier is broken when the wait starts, or if
     /// it is aborted or reset before this task's round trips.
     ///
+    /// # Panics
+    ///
+    /// The future panics if it is polled again after it completed (it would
+    /// otherwise count as a new arrival).
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future before its round tripped withdraws the arrival:
@@ -219,7 +224,7 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            arrival: None,
+            arrival: Arrival::NotYet,
         }
     }
 
@@ -325,8 +330,18 @@ impl core::error::Error for BrokenBarrierError {}
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
-    /// Our index and our slot in the wait list, once arrived and waiting.
-    arrival: Option<(usize, usize)>,
+    arrival: Arrival,
+}
+
+#[derive(Clone, Copy)]
+enum Arrival {
+    NotYet,
+    /// Arrived and waiting: our index and our slot in the wait list.
+    Waiting {
+        index: usize,
+        slot: usize,
+    },
+    Done,
 }
 
 impl Future for BarrierWait<'_> {
@@ -337,9 +352,14 @@ impl Future for BarrierWait<'_> {
         let barrier = this.barrier;
         let parties = barrier.parties;
         let mut to_wake = Vec::new();
+        if let Arrival::Done = this.arrival {
+            panic!("BarrierWait polled after completion");
+        }
         let poll = barrier.with_state(|state| match this.arrival {
-            None => {
+            Arrival::Done => unreachable!("checked above"),
+            Arrival::NotYet => {
                 if state.broken {
+                    this.arrival = Arrival::Done;
                     return Poll::Ready(Err(BrokenBarrierError));
                 }
                 let index = state.take_index();
@@ -348,23 +368,24 @@ impl Future for BarrierWait<'_> {
                     debug_assert_eq!(index, parties - 1);
                     to_wake = core::mem::take(&mut state.to_wake);
                     state.end_round(|| Waiter::Passed, &mut to_wake);
+                    this.arrival = Arrival::Done;
                     return Poll::Ready(Ok(BarrierWaitResult {
                         index,
                         leader: true,
                     }));
                 }
                 let slot = state.waiters.insert(Waiter::Waiting(cx.waker().clone()));
-                this.arrival = Some((index, slot));
+                this.arrival = Arrival::Waiting { index, slot };
                 Poll::Pending
             }
-            Some((index, slot)) => match state.waiters.get_mut(slot) {
+            Arrival::Waiting { index, slot } => match state.waiters.get_mut(slot) {
                 Waiter::Waiting(waker) => {
                     update_waker(waker, cx.waker());
                     Poll::Pending
                 }
                 Waiter::Passed => {
                     state.waiters.remove(slot);
-                    this.arrival = None;
+                    this.arrival = Arrival::Done;
                     Poll::Ready(Ok(BarrierWaitResult {
                         index,
                         leader: false,
@@ -372,7 +393,7 @@ impl Future for BarrierWait<'_> {
                 }
                 Waiter::Failed => {
                     state.waiters.remove(slot);
-                    this.arrival = None;
+                    this.arrival = Arrival::Done;
                     Poll::Ready(Err(BrokenBarrierError))
                 }
             },
@@ -384,7 +405,7 @@ impl Future for BarrierWait<'_> {
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        let Some((index, slot)) = self.arrival else {
+        let Arrival::Waiting { index, slot } = self.arrival else {
             return;
         };
         self.barrier.with_state(|state| {
@@ -404,7 +425,7 @@ impl Drop for BarrierWait<'_> {
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("waiting", &self.arrival.is_some())
+            .field("waiting", &matches!(self.arrival, Arrival::Waiting { .. }))
             .finish()
     }
 }

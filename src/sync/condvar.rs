@@ -195,7 +195,7 @@ impl Condvar {
     /// future::zip(waiter, setter).await;
     /// # });
     /// ```
-    pub fn wait<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> CondvarWait<'a, T> {
+    pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> CondvarWait<'_, 'a, T> {
         CondvarWait {
             raw: RawWait::new(self, guard),
         }
@@ -212,10 +212,10 @@ impl Condvar {
     ///
     /// As [`wait`](Self::wait): a notification taken by a dropped future passes on.
     pub fn wait_until<'a, T: ?Sized, F>(
-        &'a self,
+        &self,
         guard: MutexGuard<'a, T>,
         condition: F,
-    ) -> CondvarWaitUntil<'a, T, F>
+    ) -> CondvarWaitUntil<'_, 'a, T, F>
     where
         F: FnMut(&mut T) -> bool,
     {
@@ -227,7 +227,7 @@ impl Condvar {
 
     /// [`wait`](Self::wait) that blocks the thread (for synchronous code only).
     #[cfg(feature = "std")]
-    pub fn wait_blocking<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    pub fn wait_blocking<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         crate::sync_facade::block_on(self.wait(guard))
     }
 
@@ -235,7 +235,7 @@ impl Condvar {
     /// only).
     #[cfg(feature = "std")]
     pub fn wait_until_blocking<'a, T: ?Sized>(
-        &'a self,
+        &self,
         guard: MutexGuard<'a, T>,
         condition: impl FnMut(&mut T) -> bool,
     ) -> MutexGuard<'a, T> {
@@ -274,7 +274,7 @@ impl Condvar {
     /// assert_eq!(futures_lite::future::zip(waiter, setter).await.0, 7);
     /// # });
     /// ```
-    pub fn wait_arc<'a, T: ?Sized>(&'a self, guard: MutexGuardArc<T>) -> CondvarWaitArc<'a, T> {
+    pub fn wait_arc<T: ?Sized>(&self, guard: MutexGuardArc<T>) -> CondvarWaitArc<'_, T> {
         CondvarWaitArc {
             raw: RawWait::new(self, guard),
         }
@@ -285,11 +285,11 @@ impl Condvar {
     /// # Cancel safety
     ///
     /// As [`wait`](Self::wait).
-    pub fn wait_until_arc<'a, T: ?Sized, F>(
-        &'a self,
+    pub fn wait_until_arc<T: ?Sized, F>(
+        &self,
         guard: MutexGuardArc<T>,
         condition: F,
-    ) -> CondvarWaitUntilArc<'a, T, F>
+    ) -> CondvarWaitUntilArc<'_, T, F>
     where
         F: FnMut(&mut T) -> bool,
     {
@@ -348,13 +348,13 @@ enum Phase<G: Relock> {
     Done,
 }
 
-struct RawWait<'a, G: Relock> {
-    condvar: &'a Condvar,
+struct RawWait<'c, G: Relock> {
+    condvar: &'c Condvar,
     phase: Phase<G>,
 }
 
-impl<'a, G: Relock> RawWait<'a, G> {
-    fn new(condvar: &'a Condvar, guard: G) -> Self {
+impl<'c, G: Relock> RawWait<'c, G> {
+    fn new(condvar: &'c Condvar, guard: G) -> Self {
         Self {
             condvar,
             phase: Phase::Locked(guard),
@@ -450,16 +450,23 @@ impl<G: Relock> fmt::Debug for RawWait<'_, G> {
 }
 
 macro_rules! wait_futures {
-    ($(#[$attr:meta])* $wait:ident, $until:ident, $guard:ty, $doc:literal, $doc_until:literal) => {
+    (
+        $(#[$attr:meta])*
+        $wait:ident, $until:ident, [$($lt:lifetime)?], $guard:ty, $doc:literal, $doc_until:literal
+    ) => {
         #[doc = concat!("The future returned by [`Condvar::", $doc, "`].")]
+        ///
+        /// # Panics
+        ///
+        /// Panics if polled again after it returned the guard.
         $(#[$attr])*
         #[must_use = "futures do nothing unless you .await or poll them"]
-        pub struct $wait<'a, T: ?Sized> {
-            raw: RawWait<'a, $guard>,
+        pub struct $wait<'c, $($lt,)? T: ?Sized> {
+            raw: RawWait<'c, $guard>,
         }
 
         $(#[$attr])*
-        impl<'a, T: ?Sized> Future for $wait<'a, T> {
+        impl<$($lt,)? T: ?Sized> Future for $wait<'_, $($lt,)? T> {
             type Output = $guard;
 
             fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<$guard> {
@@ -468,26 +475,30 @@ macro_rules! wait_futures {
         }
 
         $(#[$attr])*
-        impl<T: ?Sized> fmt::Debug for $wait<'_, T> {
+        impl<$($lt,)? T: ?Sized> fmt::Debug for $wait<'_, $($lt,)? T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($wait)).field("phase", &self.raw).finish()
             }
         }
 
         #[doc = concat!("The future returned by [`Condvar::", $doc_until, "`].")]
+        ///
+        /// # Panics
+        ///
+        /// Panics if polled again after it returned the guard.
         $(#[$attr])*
         #[must_use = "futures do nothing unless you .await or poll them"]
-        pub struct $until<'a, T: ?Sized, F> {
-            raw: RawWait<'a, $guard>,
+        pub struct $until<'c, $($lt,)? T: ?Sized, F> {
+            raw: RawWait<'c, $guard>,
             condition: F,
         }
 
         // The condition is only ever called through `&mut`, never pinned.
         $(#[$attr])*
-        impl<T: ?Sized, F> Unpin for $until<'_, T, F> {}
+        impl<$($lt,)? T: ?Sized, F> Unpin for $until<'_, $($lt,)? T, F> {}
 
         $(#[$attr])*
-        impl<'a, T: ?Sized, F: FnMut(&mut T) -> bool> Future for $until<'a, T, F> {
+        impl<$($lt,)? T: ?Sized, F: FnMut(&mut T) -> bool> Future for $until<'_, $($lt,)? T, F> {
             type Output = $guard;
 
             fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<$guard> {
@@ -498,7 +509,7 @@ macro_rules! wait_futures {
         }
 
         $(#[$attr])*
-        impl<T: ?Sized, F> fmt::Debug for $until<'_, T, F> {
+        impl<$($lt,)? T: ?Sized, F> fmt::Debug for $until<'_, $($lt,)? T, F> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($until)).field("phase", &self.raw).finish()
             }
@@ -509,6 +520,7 @@ macro_rules! wait_futures {
 wait_futures!(
     CondvarWait,
     CondvarWaitUntil,
+    ['a],
     MutexGuard<'a, T>,
     "wait",
     "wait_until"
@@ -517,6 +529,7 @@ wait_futures!(
     #[cfg(target_has_atomic = "ptr")]
     CondvarWaitArc,
     CondvarWaitUntilArc,
+    [],
     MutexGuardArc<T>,
     "wait_arc",
     "wait_until_arc"

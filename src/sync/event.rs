@@ -50,7 +50,14 @@ pub struct Event {
     state: AtomicUsize,
     /// The wakers of the tasks waiting for the current generation, allocated on
     /// first wait. A `set` that moves to the next generation empties it.
-    waiters: LazyBox<BlockingMutex<Slab<Waker>>>,
+    waiters: LazyBox<BlockingMutex<Slab<Waiter>>>,
+}
+
+/// A registered waiter: its waker, and the generation it waits for (to recognise its
+/// own slot even after the generation counter wrapped).
+struct Waiter {
+    generation: usize,
+    waker: Waker,
 }
 
 impl Event {
@@ -89,8 +96,9 @@ impl Event {
             }
             // Nobody is registered, and registering needs `WAITERS` set first, so a
             // plain compare-and-swap is the whole `set`. The generation wraps after
-            // usize::MAX / 4 sets; a waiter would have to sleep through exactly that
-            // many to miss one.
+            // usize::MAX / 4 sets; a waiter would have to sleep through a multiple of
+            // exactly that many to miss one (and would still never touch another
+            // waiter's slot: slots carry their generation).
             let next = s.wrapping_add(GENERATION) | SET;
             match self
                 .state
@@ -128,9 +136,9 @@ impl Event {
             }
             match waiters.len() {
                 // The common case of a signal between two tasks.
-                1 => waiters.drain().next(),
+                1 => waiters.drain().next().map(|waiter| waiter.waker),
                 n if n <= WakeBatch::CAPACITY => {
-                    waiters.drain().for_each(|waker| batch.push(waker));
+                    waiters.drain().for_each(|waiter| batch.push(waiter.waker));
                     None
                 }
                 // Too many to hold on the stack: wake them from the storage itself,
@@ -146,7 +154,7 @@ impl Event {
         }
         batch.wake_all();
         if let Some(mut all) = overflow {
-            all.drain().for_each(Waker::wake);
+            all.drain().for_each(|waiter| waiter.waker.wake());
             list.with(|waiters| waiters.restore_storage(all));
         }
     }
@@ -211,7 +219,7 @@ impl Event {
         crate::sync_facade::block_on(self.wait())
     }
 
-    fn list(&self) -> &BlockingMutex<Slab<Waker>> {
+    fn list(&self) -> &BlockingMutex<Slab<Waiter>> {
         self.waiters.get_or_init(|| BlockingMutex::new(Slab::new()))
     }
 }
@@ -280,8 +288,16 @@ impl EventWait<'_> {
                     return Poll::Ready(());
                 }
                 if let Some(slot) = self.slot {
-                    update_waker(waiters.get_mut(slot), waker);
-                    return Poll::Pending;
+                    match waiters.get(slot) {
+                        Some(entry) if entry.generation == generation => {
+                            update_waker(&mut entry.waker, waker);
+                            return Poll::Pending;
+                        }
+                        // Our slot is gone although the generation looks unchanged:
+                        // the counter wrapped while we slept (2^30 sets on a 32-bit
+                        // target). Queue again rather than touch another's slot.
+                        _ => self.slot = None,
+                    }
                 }
                 if s & WAITERS != 0 {
                     break;
@@ -298,7 +314,10 @@ impl EventWait<'_> {
                     Err(actual) => s = actual,
                 }
             }
-            self.slot = Some(waiters.insert(waker.clone()));
+            self.slot = Some(waiters.insert(Waiter {
+                generation,
+                waker: waker.clone(),
+            }));
             Poll::Pending
         })
     }
@@ -312,7 +331,8 @@ impl Drop for EventWait<'_> {
         let event = self.event;
         event.list().with(|waiters| {
             let s = event.state.load(Ordering::Relaxed);
-            if !released(s, generation) {
+            let ours = matches!(waiters.get(slot), Some(entry) if entry.generation == generation);
+            if !released(s, generation) && ours {
                 waiters.remove(slot);
                 if waiters.len() == 0 {
                     // Let the next `set` skip the lock again.

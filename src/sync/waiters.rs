@@ -99,6 +99,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value in slot `key`, if that slot is in use.
+    pub(crate) fn get(&mut self, key: usize) -> Option<&mut T> {
+        match self.entries.get_mut(key) {
+            Some(Entry::Full(value)) => Some(value),
+            _ => None,
+        }
+    }
+
     /// # Panics
     /// If `key` is not a full slot (a bug in the caller's bookkeeping).
     pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
