@@ -8,8 +8,6 @@
 //! before anything is spawned ([`with_static`]), so loom spends its schedules on
 //! the race itself.
 
-use std::task::Poll;
-
 use async_patterns::sync::{Condvar, Mutex};
 use loom::future::block_on;
 use loom::sync::Arc;
@@ -189,14 +187,10 @@ fn notify_all_wakes_exactly_the_earlier_waiters() {
                 let b = thread::spawn(move || {
                     let guard = block_on(s.lock.lock());
                     let mut wait = Box::pin(s.cv.wait(guard));
-                    // Ready only if notify_all ran between this poll's registration and
-                    // its first look at the queue: then notify_all counted B.
-                    let first_poll = poll_once(wait.as_mut());
+                    // The first poll of a wait always queues and returns Pending.
+                    assert!(poll_once(wait.as_mut()).is_pending());
                     b_queued.set();
-                    let mut guard = match first_poll {
-                        Poll::Ready(guard) => guard,
-                        Poll::Pending => block_on(wait),
-                    };
+                    let mut guard = block_on(wait);
                     // Both notifies follow the change.
                     assert!(*guard >= 1, "woken before the change that was notified");
                     *guard += 1;

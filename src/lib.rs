@@ -3,8 +3,10 @@
 //! `async-patterns` gives you the primitives asyncio programs are built from —
 //! locks, semaphores, queues, events, conditions, barriers, cancellation, task sets,
 //! timeouts, retry and debounce — as runtime-agnostic building blocks. They are
-//! plain futures on top of [`event-listener`](https://docs.rs/event-listener), so they
-//! run under tokio, smol, async-std, embassy, a hand-written `block_on`, and on
+//! plain futures that only use the `Waker` they are polled with (the locks queue on
+//! [`event-listener`](https://docs.rs/event-listener); the semaphore, event,
+//! condition variable and barrier keep their own allocation-free wait lists), so
+//! they run under tokio, smol, async-std, embassy, a hand-written `block_on`, and on
 //! `no_std` targets with an allocator. Their state machines are model-checked with
 //! [loom](https://docs.rs/loom), and every waiting method is cancel safe: dropping
 //! its future never loses a lock, a permit, an item or a wake-up.

@@ -278,9 +278,11 @@ impl<T> LazyBox<T> {
         }
     }
 
-    /// The value, if it was allocated and this thread already sees the pointer.
+    /// The value, if it was allocated and this thread already sees the pointer (for
+    /// snapshots only: a waiter must use `get_or_init`, whose compare-and-swap sees
+    /// an allocation a plain load may miss).
     #[inline]
-    fn get(&self) -> Option<&T> {
+    pub(crate) fn get(&self) -> Option<&T> {
         let ptr = self.ptr.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init`, was
         // published with Release, and is freed only in `drop`, which has `&mut self`.

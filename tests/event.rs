@@ -345,8 +345,14 @@ fn more_than_a_batch_of_threads_wait_blocking() {
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| {
+                    // Register first (a noop-waker poll), so that `set` below finds
+                    // every thread queued and takes the overflow path; then block on
+                    // the same wait (its waker is replaced by the blocking one).
+                    let mut wait = Box::pin(e.wait());
+                    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                    assert!(wait.as_mut().poll(&mut cx).is_pending());
                     started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    e.wait_blocking();
+                    futures::executor::block_on(wait);
                 });
             }
             while started.load(std::sync::atomic::Ordering::SeqCst) < threads {

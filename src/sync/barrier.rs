@@ -17,10 +17,11 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 /// form the next round, and so on: a task never passes a round it did not arrive in.
 ///
 /// Each task of a round gets a distinct [`index`](BarrierWaitResult::index) in
-/// `0..parties`; the task with index `parties - 1` (the one whose arrival tripped the
-/// round) is the [leader](BarrierWaitResult::is_leader). Indices stay distinct also
-/// when arrivals are withdrawn: a withdrawn index is handed to the next arrival
-/// (asyncio can hand out one index twice in that case).
+/// `0..parties`: an arrival takes the lowest index nobody in its round holds. The
+/// task with index `parties - 1` (the one whose arrival tripped the round) is the
+/// [leader](BarrierWaitResult::is_leader). Indices stay distinct also when arrivals
+/// are withdrawn: a withdrawn index is free again for the next arrival (asyncio can
+/// hand out one index twice in that case).
 ///
 /// [`abort`](Self::abort) breaks the barrier: the tasks waiting now and every later
 /// `wait` fail with [`BrokenBarrierError`] until [`reset`](Self::reset), which fails
@@ -29,9 +30,12 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 ///
 /// # Implementation note
 ///
-/// The state lives in a small block allocated on first `wait`, behind a lock held for
-/// a few instructions, never across a wake-up or user code (with `std` a
-/// `std::sync::Mutex`, without it a spin lock).
+/// The state lives in a small block allocated on first use, behind a lock held for a
+/// few instructions, never across a wake-up (with `std` a `std::sync::Mutex`, without
+/// it a spin lock, so on `no_std` don't call `abort` or `reset` from an interrupt
+/// handler that may preempt a task of the same core while it waits). Wakers are
+/// cloned and dropped under the lock. Slots and wake lists are reused, so a round
+/// allocates nothing in steady use.
 ///
 /// # Examples
 ///
@@ -167,12 +171,12 @@ impl Barrier {
     /// assert_eq!(barrier.n_waiting(), 1);
     /// ```
     pub fn n_waiting(&self) -> usize {
-        self.with_state(|state| state.arrived)
+        self.snapshot(|state| state.arrived).unwrap_or(0)
     }
 
     /// Whether the barrier is broken (by [`abort`](Self::abort)).
     pub fn is_broken(&self) -> bool {
-        self.with_state(|state| state.broken)
+        self.snapshot(|state| state.broken).unwrap_or(false)
     }
 
     /// Breaks the barrier: the tasks waiting in the round that is filling now fail
@@ -256,6 +260,11 @@ impl Barrier {
         self.state().with(f)
     }
 
+    /// Reads the state without allocating it (`None`: never used, still empty).
+    fn snapshot<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        self.state.get().map(|state| state.with(f))
+    }
+
     fn fail_round(&self, broken: bool) {
         let mut to_wake = self.with_state(|state| {
             let mut to_wake = core::mem::take(&mut state.to_wake);
@@ -283,7 +292,9 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (n_waiting, broken) = self.with_state(|state| (state.arrived, state.broken));
+        let (n_waiting, broken) = self
+            .snapshot(|state| (state.arrived, state.broken))
+            .unwrap_or((0, false));
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
             .field("n_waiting", &n_waiting)

@@ -26,7 +26,18 @@ const GENERATION: usize = 4;
 /// asyncio's rule holds: `set()` releases every task that is waiting at that moment,
 /// even if `clear()` follows at once, before the woken tasks run. A waiter does not
 /// re-check a flag that was already cleared again: it notes the event's generation
-/// when it starts waiting, and any `set` after that lets it through.
+/// when it starts waiting (at its first poll, as futures are lazy), and any `set`
+/// after that lets it through.
+///
+/// # Implementation note
+///
+/// `set` with nobody waiting and a `wait` on a set event are one atomic operation
+/// each. Waiting tasks are kept in a list allocated on first wait, whose slots are
+/// reused, so waiting allocates nothing in steady use. The list is guarded by a lock
+/// held for a few instructions, never across a wake-up (with `std` a
+/// `std::sync::Mutex`, without it a spin lock, so on `no_std` don't call `set` from
+/// an interrupt handler that may preempt a task of the same core while it starts or
+/// drops a wait). Wakers are cloned and dropped under the lock.
 ///
 /// # Examples
 ///

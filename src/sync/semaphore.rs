@@ -41,7 +41,7 @@ const SHIFT: u32 = 1;
 /// it a spin lock, so on `no_std` don't release permits from an interrupt handler
 /// that may preempt a task of the same core while it edits the list). Waiters keep
 /// their place across partial grants, which `event-listener`'s one-shot listeners
-/// cannot express; this is the one primitive that keeps its own queue.
+/// cannot express, so the semaphore keeps its own queue.
 ///
 /// # Examples
 ///
