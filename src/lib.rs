@@ -89,6 +89,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", loom))]
 extern crate std;
 
+pub mod queue;
 pub mod sync;
 mod sync_facade;
 

@@ -20,7 +20,7 @@ mod event;
 mod mutex;
 mod rwlock;
 mod semaphore;
-mod waiters;
+pub(crate) mod waiters;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrierError};
 pub use condvar::{Condvar, CondvarWait, CondvarWaitUntil};

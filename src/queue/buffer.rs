@@ -1,0 +1,187 @@
+//! The item stores behind [`Queue`](super::Queue): FIFO, LIFO, and a priority heap
+//! that keeps equal items in insertion order.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+/// Items in one of the three orders. Storage grows as items arrive (amortised
+/// doubling, like `VecDeque`/`Vec`) and is kept when the queue empties, so a
+/// `bounded(10_000)` queue costs nothing until it is used, and a queue in steady use
+/// does not allocate per item.
+pub(crate) enum Buffer<T> {
+    Fifo(VecDeque<T>),
+    Lifo(Vec<T>),
+    Priority(Heap<T>),
+}
+
+impl<T> Buffer<T> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Fifo(items) => items.len(),
+            Self::Lifo(items) => items.len(),
+            Self::Priority(heap) => heap.items.len(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, item: T) {
+        match self {
+            Self::Fifo(items) => items.push_back(item),
+            Self::Lifo(items) => items.push(item),
+            Self::Priority(heap) => heap.push(item),
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        match self {
+            Self::Fifo(items) => items.pop_front(),
+            Self::Lifo(items) => items.pop(),
+            Self::Priority(heap) => heap.pop(),
+        }
+    }
+
+    /// Takes every item out, in the order `pop` would return them.
+    pub(crate) fn drain_all(&mut self) -> Vec<T> {
+        match self {
+            Self::Fifo(items) => items.drain(..).collect(),
+            Self::Lifo(items) => items.drain(..).rev().collect(),
+            Self::Priority(heap) => {
+                let mut out = Vec::with_capacity(heap.items.len());
+                while let Some(item) = heap.pop() {
+                    out.push(item);
+                }
+                out
+            }
+        }
+    }
+}
+
+/// A binary min-heap ordered by `cmp`, ties broken by insertion sequence (FIFO among
+/// equal items). The comparison is a function pointer captured where `T: Ord` is
+/// known, so the queue type itself needs no `Ord` bound.
+pub(crate) struct Heap<T> {
+    items: Vec<(u64, T)>,
+    next_seq: u64,
+    cmp: fn(&T, &T) -> Ordering,
+}
+
+impl<T> Heap<T> {
+    pub(crate) fn new() -> Self
+    where
+        T: Ord,
+    {
+        Self {
+            items: Vec::new(),
+            next_seq: 0,
+            cmp: T::cmp,
+        }
+    }
+
+    /// Whether `a` comes out before `b`.
+    fn before(&self, a: usize, b: usize) -> bool {
+        let (sa, a) = &self.items[a];
+        let (sb, b) = &self.items[b];
+        (self.cmp)(a, b).then(sa.cmp(sb)) == Ordering::Less
+    }
+
+    fn push(&mut self, item: T) {
+        let seq = self.next_seq;
+        // 2^64 puts would take centuries; wrapping would only reorder equal items.
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.items.push((seq, item));
+        let mut at = self.items.len() - 1;
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if !self.before(at, parent) {
+                break;
+            }
+            self.items.swap(at, parent);
+            at = parent;
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let (_, first) = self.items.swap_remove(0);
+        let len = self.items.len();
+        let mut at = 0;
+        loop {
+            let (left, right) = (2 * at + 1, 2 * at + 2);
+            let mut next = at;
+            if left < len && self.before(left, next) {
+                next = left;
+            }
+            if right < len && self.before(right, next) {
+                next = right;
+            }
+            if next == at {
+                break;
+            }
+            self.items.swap(at, next);
+            at = next;
+        }
+        if len == 0 {
+            self.next_seq = 0;
+        }
+        Some(first)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_is_smallest_first_and_stable() {
+        #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+        struct Key(u8);
+        let mut heap = Heap::new();
+        let items = [(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e'), (3, 'f')];
+        // Order by the number only: compare wrappers that ignore the letter.
+        #[derive(Debug)]
+        struct ByNum(u8, char);
+        impl PartialEq for ByNum {
+            fn eq(&self, other: &Self) -> bool {
+                self.0 == other.0
+            }
+        }
+        impl Eq for ByNum {}
+        impl PartialOrd for ByNum {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for ByNum {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.0.cmp(&other.0)
+            }
+        }
+        let mut by_num = Heap::new();
+        for (n, c) in items {
+            by_num.push(ByNum(n, c));
+            heap.push(Key(n));
+        }
+        let out: Vec<char> = core::iter::from_fn(|| by_num.pop()).map(|i| i.1).collect();
+        assert_eq!(out, ['b', 'e', 'd', 'a', 'c', 'f']);
+        let keys: Vec<u8> = core::iter::from_fn(|| heap.pop()).map(|k| k.0).collect();
+        assert_eq!(keys, [1, 1, 2, 3, 3, 3]);
+    }
+
+    #[test]
+    fn drain_all_follows_pop_order() {
+        let mut lifo = Buffer::Lifo(Vec::new());
+        let mut fifo = Buffer::Fifo(VecDeque::new());
+        let mut prio = Buffer::Priority(Heap::new());
+        for i in [2, 0, 1] {
+            lifo.push(i);
+            fifo.push(i);
+            prio.push(i);
+        }
+        assert_eq!(lifo.drain_all(), [1, 0, 2]);
+        assert_eq!(fifo.drain_all(), [2, 0, 1]);
+        assert_eq!(prio.drain_all(), [0, 1, 2]);
+        assert_eq!(prio.len(), 0);
+    }
+}

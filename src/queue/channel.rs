@@ -1,0 +1,217 @@
+//! [`Sender`] and [`Receiver`]: channel-style handles to a [`Queue`].
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use super::{Get, Join, Put, Queue, Reserve, TaskDoneError, TryGetError, TryPutError};
+#[cfg(feature = "std")]
+use super::{PutError, ShutdownError};
+use crate::sync_facade::{Arc, AtomicUsize, Ordering};
+
+struct Chan<T> {
+    queue: Queue<T>,
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+pub(super) fn split<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        queue,
+        senders: AtomicUsize::new(1),
+        receivers: AtomicUsize::new(1),
+    });
+    (Sender { chan: chan.clone() }, Receiver { chan, key: None })
+}
+
+/// The sending half of a split [`Queue`] ([`Queue::split`]). Cloning makes another
+/// sender; when the last one is dropped the queue shuts down gracefully, so the
+/// receivers drain what is queued and then see the end.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// [`Queue::put`]: waits while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`PutError`](super::PutError) with the item if the queue is shut down or every
+    /// [`Receiver`] was dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Queue::put`]; use [`reserve`](Self::reserve) to keep the item.
+    pub fn send(&self, item: T) -> Put<'_, T> {
+        self.chan.queue.put(item)
+    }
+
+    /// [`Queue::try_put`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Queue::try_put`].
+    pub fn try_send(&self, item: T) -> Result<(), TryPutError<T>> {
+        self.chan.queue.try_put(item)
+    }
+
+    /// [`Queue::reserve`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Queue::reserve`].
+    pub fn reserve(&self) -> Reserve<'_, T> {
+        self.chan.queue.reserve()
+    }
+
+    /// [`Queue::join`]: waits until every item sent was received and marked done.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub fn join(&self) -> Join<'_, T> {
+        self.chan.queue.join()
+    }
+
+    /// [`Queue::put_blocking`].
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    #[cfg(feature = "std")]
+    pub fn send_blocking(&self, item: T) -> Result<(), PutError<T>> {
+        self.chan.queue.put_blocking(item)
+    }
+
+    /// The queue behind this handle (for `len`, `shutdown`, ...).
+    pub fn queue(&self) -> &Queue<T> {
+        &self.chan.queue
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.queue.shutdown();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("queue", &self.chan.queue)
+            .finish()
+    }
+}
+
+/// The receiving half of a split [`Queue`] ([`Queue::split`]), also a [`Stream`]
+/// of the items that ends once the queue is shut down and drained. Cloning makes
+/// another receiver (each item goes to one of them); when the last one is dropped,
+/// sends fail with their item handed back and the queued items are dropped.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+    /// The stream's place among the waiting getters.
+    key: Option<usize>,
+}
+
+impl<T> Receiver<T> {
+    /// [`Queue::get`]: waits for the next item.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`](super::ShutdownError) once the queue is shut down (every [`Sender`] dropped) and
+    /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Queue::get`]: a dropped `recv` never takes an item.
+    pub fn recv(&self) -> Get<'_, T> {
+        self.chan.queue.get()
+    }
+
+    /// [`Queue::try_get`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Queue::try_get`].
+    pub fn try_recv(&self) -> Result<T, TryGetError> {
+        self.chan.queue.try_get()
+    }
+
+    /// [`Queue::task_done`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Queue::task_done`].
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        self.chan.queue.task_done()
+    }
+
+    /// [`Queue::get_blocking`].
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    #[cfg(feature = "std")]
+    pub fn recv_blocking(&self) -> Result<T, ShutdownError> {
+        self.chan.queue.get_blocking()
+    }
+
+    /// The queue behind this handle (for `len`, `shutdown`, ...).
+    pub fn queue(&self) -> &Queue<T> {
+        &self.chan.queue
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        this.chan
+            .queue
+            .poll_get(&mut this.key, cx.waker())
+            .map(Result::ok)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Self {
+            chan: self.chan.clone(),
+            key: None,
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.queue.cancel_get(self.key.take());
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Nobody can receive any more: fail the sends (they keep their items)
+            // and drop what is queued.
+            drop(self.chan.queue.shutdown_now());
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("queue", &self.chan.queue)
+            .finish()
+    }
+}

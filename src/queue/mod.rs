@@ -1,0 +1,998 @@
+//! asyncio's producer-consumer [`Queue`]: FIFO, LIFO and priority order in one type,
+//! with backpressure, `task_done`/`join`, graceful and immediate shutdown, and
+//! channel-style [`Sender`]/[`Receiver`] handles.
+//!
+//! | asyncio | here |
+//! | --- | --- |
+//! | `Queue(maxsize)` / `Queue()` | [`Queue::bounded`] / [`Queue::unbounded`] |
+//! | `LifoQueue` | [`Queue::bounded_lifo`] / [`Queue::unbounded_lifo`] |
+//! | `PriorityQueue` | [`Queue::bounded_priority`] / [`Queue::unbounded_priority`] |
+//! | `await q.put(x)` / `put_nowait` | [`Queue::put`] / [`Queue::try_put`] |
+//! | `await q.get()` / `get_nowait` | [`Queue::get`] / [`Queue::try_get`] |
+//! | `task_done()` / `await join()` | [`Queue::task_done`] / [`Queue::join`] |
+//! | `shutdown()` / `shutdown(immediate=True)` | [`Queue::shutdown`] / [`Queue::shutdown_now`] |
+//! | `QueueShutDown` | [`ShutdownError`], [`PutError`] (with the item) |
+
+mod buffer;
+mod channel;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+
+use self::buffer::{Buffer, Heap};
+pub use self::channel::{Receiver, Sender};
+use crate::sync::waiters::WaitQueue;
+use crate::sync_facade::BlockingMutex;
+
+/// An async queue: asyncio's `Queue`, `LifoQueue` and `PriorityQueue` in one type.
+///
+/// - **Order**: FIFO ([`bounded`](Self::bounded), [`unbounded`](Self::unbounded)),
+///   LIFO (`*_lifo`) or smallest-first (`*_priority`; equal items come out in the
+///   order they were put).
+/// - **Backpressure**: a bounded queue makes [`put`](Self::put) wait while it is
+///   full. [`reserve`](Self::reserve) waits for a slot without handing over the item
+///   yet.
+/// - **Work tracking**: every item put counts as unfinished until a consumer that
+///   took it calls [`task_done`](Self::task_done); [`join`](Self::join) waits until
+///   nothing is unfinished.
+/// - **Shutdown** instead of sentinels: [`shutdown`](Self::shutdown) lets consumers
+///   drain what is queued, then their gets fail; [`shutdown_now`](Self::shutdown_now)
+///   hands the queued items back at once. No item is ever dropped silently: a put
+///   that fails returns its item.
+///
+/// Waiting getters and putters are each served in FIFO order of their arrival, but
+/// a task that finds an item (or a free slot) on its first try takes it without
+/// queueing behind sleeping waiters (that keeps a busy queue fast); a waiter that
+/// lost an item this way waits again.
+///
+/// # Memory
+///
+/// The items are stored inline in a growable buffer (a `VecDeque`, a `Vec`, or a
+/// binary heap in a `Vec`): nothing is boxed per item, and a bounded queue does not
+/// allocate its capacity up front; the buffer grows as items arrive and keeps its
+/// storage when it empties. Waiting tasks take a reusable slot in a wait list.
+///
+/// # Implementation note
+///
+/// The state is behind one lock held for a few instructions, never across a
+/// wake-up or user code other than `T`'s `Ord` (priority order) and wakers' clone
+/// and drop (with `std` a `std::sync::Mutex`, without it a spin lock, so on
+/// `no_std` don't use a queue from an interrupt handler that may preempt a task of
+/// the same core while it uses the same queue).
+///
+/// # Examples
+///
+/// ```
+/// use async_patterns::queue::Queue;
+/// use futures_lite::future;
+///
+/// # future::block_on(async {
+/// let queue = Queue::bounded(2);
+/// let producer = async {
+///     for job in 0..5 {
+///         queue.put(job).await.expect("not shut down");
+///     }
+///     queue.shutdown(); // consumers drain what is left, then stop
+/// };
+/// let consumer = async {
+///     let mut done = Vec::new();
+///     while let Ok(job) = queue.get().await {
+///         done.push(job);
+///         queue.task_done().unwrap();
+///     }
+///     done
+/// };
+/// let ((), done) = future::zip(producer, consumer).await;
+/// assert_eq!(done, [0, 1, 2, 3, 4]);
+/// queue.join().await; // every item was marked done
+/// # });
+/// ```
+pub struct Queue<T> {
+    inner: BlockingMutex<Inner<T>>,
+    /// `usize::MAX` for an unbounded queue.
+    cap: usize,
+}
+
+struct Inner<T> {
+    items: Buffer<T>,
+    /// Slots held by [`PutPermit`]s (counted against the capacity).
+    reserved: usize,
+    /// Items put and not yet marked done (queued or taken).
+    unfinished: usize,
+    /// Items taken and not yet marked done.
+    taken: usize,
+    shutdown: bool,
+    getters: WaitQueue,
+    putters: WaitQueue,
+    joiners: WaitQueue,
+}
+
+/// Wakers collected under the lock, woken after it is released.
+#[derive(Default)]
+struct Wakes {
+    one: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Wakes {
+    fn push(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            match self.one {
+                None => self.one = Some(waker),
+                Some(_) => self.more.push(waker),
+            }
+        }
+    }
+
+    fn wake(self) {
+        if let Some(waker) = self.one {
+            waker.wake();
+        }
+        self.more.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl<T> Inner<T> {
+    fn new(items: Buffer<T>) -> Self {
+        Self {
+            items,
+            reserved: 0,
+            unfinished: 0,
+            taken: 0,
+            shutdown: false,
+            getters: WaitQueue::new(),
+            putters: WaitQueue::new(),
+            joiners: WaitQueue::new(),
+        }
+    }
+
+    fn has_room(&self, cap: usize) -> bool {
+        self.items.len() + self.reserved < cap
+    }
+
+    /// Puts an item (room was checked) and wakes a getter for it.
+    fn push(&mut self, item: T, wakes: &mut Wakes) {
+        self.items.push(item);
+        self.unfinished += 1;
+        wakes.push(self.getters.notify_front());
+    }
+
+    /// Takes an item and wakes a putter for the freed slot.
+    fn pop(&mut self, wakes: &mut Wakes) -> Option<T> {
+        let item = self.items.pop()?;
+        self.taken += 1;
+        wakes.push(self.putters.notify_front());
+        Some(item)
+    }
+
+    fn finish(&mut self, n: usize, wakes: &mut Wakes) {
+        self.unfinished -= n;
+        if self.unfinished == 0 {
+            while let Some(waker) = self.joiners.notify_front() {
+                wakes.push(Some(waker));
+            }
+        }
+    }
+
+    fn wake_all_waiters(&mut self, wakes: &mut Wakes) {
+        while let Some(waker) = self.getters.notify_front() {
+            wakes.push(Some(waker));
+        }
+        while let Some(waker) = self.putters.notify_front() {
+            wakes.push(Some(waker));
+        }
+    }
+}
+
+fn check_capacity(cap: usize) -> usize {
+    assert!(
+        cap > 0,
+        "async-patterns: a queue needs a capacity of at least 1; \
+         for a queue without a bound use Queue::unbounded() (or unbounded_lifo / unbounded_priority)"
+    );
+    cap
+}
+
+impl<T> Queue<T> {
+    fn with_buffer(items: Buffer<T>, cap: usize) -> Self {
+        Self {
+            inner: BlockingMutex::new(Inner::new(items)),
+            cap,
+        }
+    }
+
+    /// A FIFO queue that holds at most `cap` items (asyncio `Queue(maxsize=cap)`).
+    ///
+    /// # Panics
+    ///
+    /// If `cap` is 0; use [`unbounded`](Self::unbounded) for a queue without a bound.
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let queue = Queue::bounded(2);
+    /// queue.try_put('a').unwrap();
+    /// queue.try_put('b').unwrap();
+    /// assert!(queue.try_put('c').is_err()); // full: the item comes back
+    /// assert_eq!(queue.try_get(), Ok('a'));
+    /// ```
+    pub fn bounded(cap: usize) -> Self {
+        Self::with_buffer(Buffer::Fifo(VecDeque::new()), check_capacity(cap))
+    }
+
+    /// A FIFO queue without a bound (asyncio `Queue()`): `put` never waits.
+    pub fn unbounded() -> Self {
+        Self::with_buffer(Buffer::Fifo(VecDeque::new()), usize::MAX)
+    }
+
+    /// A LIFO queue (the last item put comes out first) that holds at most `cap`
+    /// items (asyncio `LifoQueue(maxsize=cap)`).
+    ///
+    /// # Panics
+    ///
+    /// If `cap` is 0; use [`unbounded_lifo`](Self::unbounded_lifo).
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let stack = Queue::bounded_lifo(3);
+    /// for i in 1..=3 {
+    ///     stack.try_put(i).unwrap();
+    /// }
+    /// assert_eq!(stack.try_get(), Ok(3));
+    /// ```
+    pub fn bounded_lifo(cap: usize) -> Self {
+        Self::with_buffer(Buffer::Lifo(Vec::new()), check_capacity(cap))
+    }
+
+    /// A LIFO queue without a bound (asyncio `LifoQueue()`).
+    pub fn unbounded_lifo() -> Self {
+        Self::with_buffer(Buffer::Lifo(Vec::new()), usize::MAX)
+    }
+
+    /// A priority queue that holds at most `cap` items (asyncio
+    /// `PriorityQueue(maxsize=cap)`): the smallest item comes out first, and equal
+    /// items in the order they were put.
+    ///
+    /// # Panics
+    ///
+    /// If `cap` is 0; use [`unbounded_priority`](Self::unbounded_priority).
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let jobs = Queue::bounded_priority(8);
+    /// jobs.try_put((2, "later")).unwrap();
+    /// jobs.try_put((1, "first")).unwrap();
+    /// jobs.try_put((2, "last")).unwrap();
+    /// assert_eq!(jobs.try_get(), Ok((1, "first")));
+    /// assert_eq!(jobs.try_get(), Ok((2, "last"))); // ("last" < "later")
+    /// ```
+    pub fn bounded_priority(cap: usize) -> Self
+    where
+        T: Ord,
+    {
+        Self::with_buffer(Buffer::Priority(Heap::new()), check_capacity(cap))
+    }
+
+    /// A priority queue without a bound (asyncio `PriorityQueue()`).
+    pub fn unbounded_priority() -> Self
+    where
+        T: Ord,
+    {
+        Self::with_buffer(Buffer::Priority(Heap::new()), usize::MAX)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut Wakes) -> R) -> R {
+        let mut wakes = Wakes::default();
+        let result = self.inner.with(|inner| f(inner, &mut wakes));
+        wakes.wake();
+        result
+    }
+
+    /// Puts `item` into the queue, waiting while it is full.
+    ///
+    /// # Errors
+    ///
+    /// [`PutError`] with the item if the queue is shut down (also while waiting).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the queue as if `put` was never called: the item
+    /// is never half-inserted, and it is dropped with the future. To keep the item
+    /// when a put may be cancelled, [`reserve`](Self::reserve) a slot first and put
+    /// with the permit, which cannot wait or fail. A wake-up aimed at a dropped put
+    /// passes to the next waiting put.
+    pub fn put(&self, item: T) -> Put<'_, T> {
+        Put {
+            queue: self,
+            item: Some(item),
+            key: None,
+        }
+    }
+
+    /// Puts `item` if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPutError::Full`] or [`TryPutError::Shutdown`], with the item.
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        self.with(|inner, wakes| {
+            if inner.shutdown {
+                Err(TryPutError::Shutdown(item))
+            } else if inner.has_room(self.cap) {
+                inner.push(item, wakes);
+                Ok(())
+            } else {
+                Err(TryPutError::Full(item))
+            }
+        })
+    }
+
+    /// Waits for a free slot and holds it: [`PutPermit::put`] then puts an item
+    /// without waiting or failing. A dropped permit frees its slot.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`] if the queue is shut down (also while waiting).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future holds nothing; a wake-up aimed at it passes on.
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let queue = Queue::bounded(1);
+    /// let permit = queue.reserve().await.unwrap();
+    /// assert!(queue.is_full()); // the slot is held
+    /// permit.put("item"); // cannot wait, cannot fail
+    /// assert_eq!(queue.try_get(), Ok("item"));
+    /// # });
+    /// ```
+    pub fn reserve(&self) -> Reserve<'_, T> {
+        Reserve {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Takes the next item, waiting while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`] once the queue is shut down and empty (after a graceful
+    /// [`shutdown`](Self::shutdown) the remaining items still come out first).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped `get` never takes an item; a wake-up aimed at it passes to the next
+    /// waiting get.
+    pub fn get(&self) -> Get<'_, T> {
+        Get {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Takes the next item if there is one now.
+    ///
+    /// # Errors
+    ///
+    /// [`TryGetError::Empty`], or [`TryGetError::Shutdown`] if the queue is shut down
+    /// and empty.
+    pub fn try_get(&self) -> Result<T, TryGetError> {
+        self.with(|inner, wakes| match inner.pop(wakes) {
+            Some(item) => Ok(item),
+            None if inner.shutdown => Err(TryGetError::Shutdown),
+            None => Err(TryGetError::Empty),
+        })
+    }
+
+    /// Marks one taken item as processed (asyncio `task_done`).
+    ///
+    /// # Errors
+    ///
+    /// [`TaskDoneError`] if called more times than items were taken.
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        self.with(|inner, wakes| {
+            if inner.taken == 0 {
+                return Err(TaskDoneError);
+            }
+            inner.taken -= 1;
+            inner.finish(1, wakes);
+            Ok(())
+        })
+    }
+
+    /// Waits until every item ever put was taken and marked done with
+    /// [`task_done`](Self::task_done) (ready at once when nothing is unfinished).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `join` holds nothing.
+    pub fn join(&self) -> Join<'_, T> {
+        Join {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Shuts the queue down gracefully: puts fail from now on (waiting ones get
+    /// their item back), gets return the items still queued, then fail.
+    pub fn shutdown(&self) {
+        self.with(|inner, wakes| {
+            inner.shutdown = true;
+            inner.wake_all_waiters(wakes);
+        });
+    }
+
+    /// Shuts the queue down at once and returns the items still queued, in the
+    /// order they would have come out (they count as done for `join`). Puts and
+    /// gets fail from now on, also the waiting ones.
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let queue = Queue::unbounded();
+    /// queue.try_put(1).unwrap();
+    /// queue.try_put(2).unwrap();
+    /// assert_eq!(queue.shutdown_now(), [1, 2]);
+    /// assert!(queue.try_get().is_err());
+    /// ```
+    pub fn shutdown_now(&self) -> Vec<T> {
+        self.with(|inner, wakes| {
+            inner.shutdown = true;
+            let items = inner.items.drain_all();
+            if !items.is_empty() {
+                inner.finish(items.len(), wakes);
+            }
+            inner.wake_all_waiters(wakes);
+            items
+        })
+    }
+
+    /// Whether the queue was shut down.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.with(|inner| inner.shutdown)
+    }
+
+    /// How many items are queued (a snapshot).
+    pub fn len(&self) -> usize {
+        self.inner.with(|inner| inner.items.len())
+    }
+
+    /// Whether no item is queued (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a put would wait now: the queued items and the slots held by
+    /// permits fill the capacity (a snapshot; never true for an unbounded queue).
+    pub fn is_full(&self) -> bool {
+        self.inner.with(|inner| !inner.has_room(self.cap))
+    }
+
+    /// The bound of the queue, `None` if unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        (self.cap != usize::MAX).then_some(self.cap)
+    }
+
+    /// Items put and not yet marked done (queued, or taken and still in progress).
+    pub fn unfinished_tasks(&self) -> usize {
+        self.inner.with(|inner| inner.unfinished)
+    }
+
+    /// A [`Stream`] of the items, which ends once the queue is shut down and empty.
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let queue = Queue::unbounded();
+    /// for i in 0..3 {
+    ///     queue.try_put(i).unwrap();
+    /// }
+    /// queue.shutdown();
+    /// let items: Vec<_> = queue.stream().collect().await;
+    /// assert_eq!(items, [0, 1, 2]);
+    /// # });
+    /// ```
+    pub fn stream(&self) -> QueueStream<'_, T> {
+        QueueStream {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Splits the queue into channel-style handles. Dropping the last [`Sender`]
+    /// shuts the queue down gracefully; dropping the last [`Receiver`] makes sends
+    /// fail with the item handed back (and drops the items still queued).
+    pub fn split(self) -> (Sender<T>, Receiver<T>) {
+        channel::split(self)
+    }
+
+    /// Puts `item`, blocking the thread while the queue is full (for synchronous
+    /// code only).
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    #[cfg(feature = "std")]
+    pub fn put_blocking(&self, item: T) -> Result<(), PutError<T>> {
+        crate::sync_facade::block_on(self.put(item))
+    }
+
+    /// Takes the next item, blocking the thread while the queue is empty (for
+    /// synchronous code only).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    #[cfg(feature = "std")]
+    pub fn get_blocking(&self) -> Result<T, ShutdownError> {
+        crate::sync_facade::block_on(self.get())
+    }
+
+    // --- the engines of the futures ---
+
+    fn poll_put(
+        &self,
+        key: &mut Option<usize>,
+        item: &mut Option<T>,
+        waker: &Waker,
+    ) -> Poll<Result<(), PutError<T>>> {
+        self.with(|inner, wakes| {
+            if inner.shutdown {
+                if let Some(k) = key.take() {
+                    inner.putters.remove(k);
+                }
+                let item = item.take().expect("Put polled after completion");
+                return Poll::Ready(Err(PutError(item)));
+            }
+            let ready = inner.has_room(self.cap);
+            if !wait_turn(&mut inner.putters, key, ready, waker) {
+                return Poll::Pending;
+            }
+            let item = item.take().expect("Put polled after completion");
+            inner.push(item, wakes);
+            Poll::Ready(Ok(()))
+        })
+    }
+
+    fn cancel_put(&self, key: Option<usize>) {
+        if let Some(k) = key {
+            self.with(|inner, wakes| {
+                if inner.putters.remove(k) && inner.has_room(self.cap) {
+                    wakes.push(inner.putters.notify_front());
+                }
+            });
+        }
+    }
+
+    fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
+        self.with(|inner, wakes| {
+            let ready = inner.items.len() > 0 || inner.shutdown;
+            if !wait_turn(&mut inner.getters, key, ready, waker) {
+                return Poll::Pending;
+            }
+            match inner.pop(wakes) {
+                Some(item) => Poll::Ready(Ok(item)),
+                None => Poll::Ready(Err(ShutdownError)),
+            }
+        })
+    }
+
+    fn cancel_get(&self, key: Option<usize>) {
+        if let Some(k) = key {
+            self.with(|inner, wakes| {
+                if inner.getters.remove(k) && inner.items.len() > 0 {
+                    wakes.push(inner.getters.notify_front());
+                }
+            });
+        }
+    }
+}
+
+/// Shared by every waiting operation: whether the caller may go on now (`ready`
+/// says whether what it waits for is there). A queued waiter that may go leaves the
+/// list; one that may not keeps its place (or queues).
+fn wait_turn(list: &mut WaitQueue, key: &mut Option<usize>, ready: bool, waker: &Waker) -> bool {
+    match *key {
+        Some(k) if ready => {
+            list.remove(k);
+            *key = None;
+            true
+        }
+        Some(k) if list.is_notified(k) => {
+            // Woken, but somebody was faster: wait again at the back.
+            list.remove(k);
+            *key = Some(list.push_back(waker.clone()));
+            false
+        }
+        Some(k) => {
+            list.update_waker(k, waker);
+            false
+        }
+        None if ready => true,
+        None => {
+            *key = Some(list.push_back(waker.clone()));
+            false
+        }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (len, unfinished, shutdown) = self
+            .inner
+            .with(|inner| (inner.items.len(), inner.unfinished, inner.shutdown));
+        f.debug_struct("Queue")
+            .field("len", &len)
+            .field("capacity", &self.capacity())
+            .field("unfinished_tasks", &unfinished)
+            .field("is_shutdown", &shutdown)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Futures
+// ---------------------------------------------------------------------------
+
+/// The future returned by [`Queue::put`] (and [`Sender::send`]).
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Put<'a, T> {
+    queue: &'a Queue<T>,
+    item: Option<T>,
+    key: Option<usize>,
+}
+
+impl<T> Unpin for Put<'_, T> {}
+
+impl<T> Future for Put<'_, T> {
+    type Output = Result<(), PutError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.queue
+            .poll_put(&mut this.key, &mut this.item, cx.waker())
+    }
+}
+
+impl<T> Drop for Put<'_, T> {
+    fn drop(&mut self) {
+        self.queue.cancel_put(self.key.take());
+    }
+}
+
+impl<T> fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Put")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::reserve`] (and [`Sender::reserve`]).
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Reserve<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<usize>,
+}
+
+impl<'a, T> Future for Reserve<'a, T> {
+    type Output = Result<PutPermit<'a, T>, ShutdownError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let queue = this.queue;
+        queue.with(|inner, _| {
+            if inner.shutdown {
+                if let Some(k) = this.key.take() {
+                    inner.putters.remove(k);
+                }
+                return Poll::Ready(Err(ShutdownError));
+            }
+            let ready = inner.has_room(queue.cap);
+            if !wait_turn(&mut inner.putters, &mut this.key, ready, cx.waker()) {
+                return Poll::Pending;
+            }
+            inner.reserved += 1;
+            Poll::Ready(Ok(PutPermit { queue }))
+        })
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        self.queue.cancel_put(self.key.take());
+    }
+}
+
+impl<T> fmt::Debug for Reserve<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reserve")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// A slot held in a bounded [`Queue`]: [`put`](Self::put) fills it without waiting
+/// or failing; dropping the permit frees the slot.
+#[must_use = "dropping a permit frees its slot at once"]
+pub struct PutPermit<'a, T> {
+    queue: &'a Queue<T>,
+}
+
+impl<T> PutPermit<'_, T> {
+    /// Puts `item` into the held slot. Never waits and never fails: after a graceful
+    /// shutdown the item is still there for the getters to drain, and after
+    /// [`shutdown_now`](Queue::shutdown_now) a [`try_get`](Queue::try_get) still
+    /// returns it.
+    pub fn put(self, item: T) {
+        let queue = self.queue;
+        core::mem::forget(self);
+        queue.with(|inner, wakes| {
+            inner.reserved -= 1;
+            inner.push(item, wakes);
+        });
+    }
+}
+
+impl<T> Drop for PutPermit<'_, T> {
+    fn drop(&mut self) {
+        let cap = self.queue.cap;
+        self.queue.with(|inner, wakes| {
+            inner.reserved -= 1;
+            if inner.has_room(cap) {
+                wakes.push(inner.putters.notify_front());
+            }
+        });
+    }
+}
+
+impl<T> fmt::Debug for PutPermit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutPermit").finish_non_exhaustive()
+    }
+}
+
+/// The future returned by [`Queue::get`] (and [`Receiver::recv`]).
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Get<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<usize>,
+}
+
+impl<T> Future for Get<'_, T> {
+    type Output = Result<T, ShutdownError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.queue.poll_get(&mut this.key, cx.waker())
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        self.queue.cancel_get(self.key.take());
+    }
+}
+
+impl<T> fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Get")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::join`] (and [`Sender::join`]).
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Join<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<usize>,
+}
+
+impl<T> Future for Join<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.queue.with(|inner, _| match this.key {
+            Some(k) if inner.joiners.is_notified(k) => {
+                inner.joiners.remove(k);
+                this.key = None;
+                Poll::Ready(())
+            }
+            Some(k) => {
+                inner.joiners.update_waker(k, cx.waker());
+                Poll::Pending
+            }
+            None if inner.unfinished == 0 => Poll::Ready(()),
+            None => {
+                this.key = Some(inner.joiners.push_back(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+    }
+}
+
+impl<T> Drop for Join<'_, T> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            self.queue.with(|inner, _| inner.joiners.remove(k));
+        }
+    }
+}
+
+impl<T> fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The [`Stream`] returned by [`Queue::stream`]: the items, until the queue is shut
+/// down and empty.
+///
+/// # Cancel safety
+///
+/// Dropping the stream (or not polling it again) never loses an item: an item is
+/// taken only in the poll that returns it.
+#[must_use = "streams do nothing unless polled"]
+pub struct QueueStream<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<usize>,
+}
+
+impl<T> Stream for QueueStream<'_, T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        this.queue
+            .poll_get(&mut this.key, cx.waker())
+            .map(Result::ok)
+    }
+}
+
+impl<T> Drop for QueueStream<'_, T> {
+    fn drop(&mut self) {
+        self.queue.cancel_get(self.key.take());
+    }
+}
+
+impl<T> fmt::Debug for QueueStream<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueStream")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// A [`put`](Queue::put) on a shut-down queue; holds the item that was not put.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PutError<T>(pub T);
+
+impl<T> PutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PutError(..)")
+    }
+}
+
+impl<T> fmt::Display for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("put on a shut-down queue")
+    }
+}
+
+impl<T> core::error::Error for PutError<T> {}
+
+/// A [`try_put`](Queue::try_put) that could not put; holds the item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TryPutError<T> {
+    /// The queue is full.
+    Full(T),
+    /// The queue is shut down.
+    Shutdown(T),
+}
+
+impl<T> TryPutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(item) | Self::Shutdown(item) => item,
+        }
+    }
+
+    /// Whether the queue was full (rather than shut down).
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Full(_))
+    }
+}
+
+impl<T> fmt::Debug for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full(_) => "Full(..)",
+            Self::Shutdown(_) => "Shutdown(..)",
+        })
+    }
+}
+
+impl<T> fmt::Display for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full(_) => "the queue is full",
+            Self::Shutdown(_) => "put on a shut-down queue",
+        })
+    }
+}
+
+impl<T> core::error::Error for TryPutError<T> {}
+
+/// The queue is shut down (and, for gets, empty): asyncio's `QueueShutDown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ShutdownError;
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the queue is shut down")
+    }
+}
+
+impl core::error::Error for ShutdownError {}
+
+/// A [`try_get`](Queue::try_get) that found no item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryGetError {
+    /// The queue is empty (for now).
+    Empty,
+    /// The queue is shut down and empty.
+    Shutdown,
+}
+
+impl fmt::Display for TryGetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "the queue is empty",
+            Self::Shutdown => "the queue is shut down",
+        })
+    }
+}
+
+impl core::error::Error for TryGetError {}
+
+/// [`task_done`](Queue::task_done) was called more times than items were taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TaskDoneError;
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called more times than items were taken")
+    }
+}
+
+impl core::error::Error for TaskDoneError {}
