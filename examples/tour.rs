@@ -20,6 +20,10 @@ mod condition;
 mod event;
 #[path = "lock.rs"]
 mod lock;
+#[path = "producer_consumer.rs"]
+mod producer_consumer;
+#[path = "streaming.rs"]
+mod streaming;
 
 /// Prints a section heading.
 fn heading(title: &str) {
@@ -95,6 +99,12 @@ fn main() {
 
     heading("asyncio.Barrier -> sync::Barrier");
     barrier::demo();
+
+    heading("asyncio.Queue -> queue::Queue (producer-consumer)");
+    producer_consumer::demo();
+
+    heading("async for over a queue -> a Receiver is a Stream");
+    streaming::demo();
 
     println!();
     println!("tour finished");

@@ -21,7 +21,7 @@
 //! | `Event` | [`sync::Event`] | built |
 //! | `Condition` | [`sync::Condvar`] (with [`sync::Mutex`]) | built |
 //! | `Barrier` | [`sync::Barrier`] | built |
-//! | `Queue`, `LifoQueue`, `PriorityQueue` | `queue::Queue` | *planned* |
+//! | `Queue`, `LifoQueue`, `PriorityQueue` | [`queue::Queue`] | built |
 //! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::JoinError::Cancelled`, `task::CancellationToken` | *planned* |
 //! | `Task.add_done_callback` | `task::JoinHandle::on_complete` | *planned* |
 //! | background task set | `task::BackgroundTasks` | *planned* |
