@@ -298,6 +298,10 @@ impl<T> Queue<T> {
 
     /// Puts `item` into the queue, waiting while it is full.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Errors
     ///
     /// [`PutError`] with the item if the queue is shut down (also while waiting).
@@ -550,20 +554,20 @@ impl<T> Queue<T> {
         item: &mut Option<T>,
         waker: &Waker,
     ) -> Poll<Result<(), PutError<T>>> {
+        // Checked before locking: a panic must not leave the (no_std) lock held.
+        assert!(item.is_some(), "Put polled after completion");
         self.with(|inner, wakes| {
             if inner.shutdown {
                 if let Some(k) = key.take() {
                     inner.putters.remove(k);
                 }
-                let item = item.take().expect("Put polled after completion");
-                return Poll::Ready(Err(PutError(item)));
+                return Poll::Ready(Err(PutError(item.take().unwrap())));
             }
             let ready = inner.has_room(self.cap);
             if !wait_turn(&mut inner.putters, key, ready, waker) {
                 return Poll::Pending;
             }
-            let item = item.take().expect("Put polled after completion");
-            inner.push(item, wakes);
+            inner.push(item.take().unwrap(), wakes);
             Poll::Ready(Ok(()))
         })
     }
