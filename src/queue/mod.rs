@@ -16,6 +16,7 @@
 mod buffer;
 mod channel;
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
@@ -108,6 +109,13 @@ struct Inner<T> {
     /// Items taken and not yet marked done.
     taken: usize,
     shutdown: bool,
+    /// The waiting tasks, allocated when the first one has to wait (an unused
+    /// queue stays small).
+    lists: Option<Box<Lists>>,
+}
+
+#[derive(Default)]
+struct Lists {
     getters: WaitQueue,
     putters: WaitQueue,
     joiners: WaitQueue,
@@ -146,9 +154,7 @@ impl<T> Inner<T> {
             unfinished: 0,
             taken: 0,
             shutdown: false,
-            getters: WaitQueue::new(),
-            putters: WaitQueue::new(),
-            joiners: WaitQueue::new(),
+            lists: None,
         }
     }
 
@@ -160,33 +166,43 @@ impl<T> Inner<T> {
     fn push(&mut self, item: T, wakes: &mut Wakes) {
         self.items.push(item);
         self.unfinished += 1;
-        wakes.push(self.getters.notify_front());
+        wakes.push(self.lists.as_mut().and_then(|l| l.getters.notify_front()));
     }
 
     /// Takes an item and wakes a putter for the freed slot.
     fn pop(&mut self, wakes: &mut Wakes) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
-        wakes.push(self.putters.notify_front());
+        wakes.push(self.lists.as_mut().and_then(|l| l.putters.notify_front()));
         Some(item)
     }
 
     fn finish(&mut self, n: usize, wakes: &mut Wakes) {
         self.unfinished -= n;
         if self.unfinished == 0 {
-            while let Some(waker) = self.joiners.notify_front() {
-                wakes.push(Some(waker));
+            if let Some(lists) = &mut self.lists {
+                while let Some(waker) = lists.joiners.notify_front() {
+                    wakes.push(Some(waker));
+                }
             }
         }
     }
 
     fn wake_all_waiters(&mut self, wakes: &mut Wakes) {
-        while let Some(waker) = self.getters.notify_front() {
+        let Some(lists) = &mut self.lists else {
+            return;
+        };
+        while let Some(waker) = lists.getters.notify_front() {
             wakes.push(Some(waker));
         }
-        while let Some(waker) = self.putters.notify_front() {
+        while let Some(waker) = lists.putters.notify_front() {
             wakes.push(Some(waker));
         }
+    }
+
+    /// The wait lists, allocated on first use.
+    fn lists(&mut self) -> &mut Lists {
+        self.lists.get_or_insert_with(Default::default)
     }
 }
 
@@ -559,12 +575,14 @@ impl<T> Queue<T> {
         self.with(|inner, wakes| {
             if inner.shutdown {
                 if let Some(k) = key.take() {
-                    inner.putters.remove(k);
+                    inner.lists().putters.remove(k);
                 }
                 return Poll::Ready(Err(PutError(item.take().unwrap())));
             }
             let ready = inner.has_room(self.cap);
-            if !wait_turn(&mut inner.putters, key, ready, waker) {
+            let go = (key.is_none() && ready)
+                || wait_turn(&mut inner.lists().putters, key, ready, waker);
+            if !go {
                 return Poll::Pending;
             }
             inner.push(item.take().unwrap(), wakes);
@@ -575,8 +593,10 @@ impl<T> Queue<T> {
     fn cancel_put(&self, key: Option<usize>) {
         if let Some(k) = key {
             self.with(|inner, wakes| {
-                if inner.putters.remove(k) && inner.has_room(self.cap) {
-                    wakes.push(inner.putters.notify_front());
+                let room = inner.has_room(self.cap);
+                let putters = &mut inner.lists().putters;
+                if putters.remove(k) && room {
+                    wakes.push(putters.notify_front());
                 }
             });
         }
@@ -585,7 +605,9 @@ impl<T> Queue<T> {
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
         self.with(|inner, wakes| {
             let ready = inner.items.len() > 0 || inner.shutdown;
-            if !wait_turn(&mut inner.getters, key, ready, waker) {
+            let go = (key.is_none() && ready)
+                || wait_turn(&mut inner.lists().getters, key, ready, waker);
+            if !go {
                 return Poll::Pending;
             }
             match inner.pop(wakes) {
@@ -598,8 +620,10 @@ impl<T> Queue<T> {
     fn cancel_get(&self, key: Option<usize>) {
         if let Some(k) = key {
             self.with(|inner, wakes| {
-                if inner.getters.remove(k) && inner.items.len() > 0 {
-                    wakes.push(inner.getters.notify_front());
+                let items = inner.items.len();
+                let getters = &mut inner.lists().getters;
+                if getters.remove(k) && items > 0 {
+                    wakes.push(getters.notify_front());
                 }
             });
         }
@@ -702,12 +726,14 @@ impl<'a, T> Future for Reserve<'a, T> {
         queue.with(|inner, _| {
             if inner.shutdown {
                 if let Some(k) = this.key.take() {
-                    inner.putters.remove(k);
+                    inner.lists().putters.remove(k);
                 }
                 return Poll::Ready(Err(ShutdownError));
             }
             let ready = inner.has_room(queue.cap);
-            if !wait_turn(&mut inner.putters, &mut this.key, ready, cx.waker()) {
+            let go = (this.key.is_none() && ready)
+                || wait_turn(&mut inner.lists().putters, &mut this.key, ready, cx.waker());
+            if !go {
                 return Poll::Pending;
             }
             inner.reserved += 1;
@@ -758,7 +784,7 @@ impl<T> Drop for PutPermit<'_, T> {
         self.queue.with(|inner, wakes| {
             inner.reserved -= 1;
             if inner.has_room(cap) {
-                wakes.push(inner.putters.notify_front());
+                wakes.push(inner.lists.as_mut().and_then(|l| l.putters.notify_front()));
             }
         });
     }
@@ -813,18 +839,18 @@ impl<T> Future for Join<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         this.queue.with(|inner, _| match this.key {
-            Some(k) if inner.joiners.is_notified(k) => {
-                inner.joiners.remove(k);
+            Some(k) if inner.lists().joiners.is_notified(k) => {
+                inner.lists().joiners.remove(k);
                 this.key = None;
                 Poll::Ready(())
             }
             Some(k) => {
-                inner.joiners.update_waker(k, cx.waker());
+                inner.lists().joiners.update_waker(k, cx.waker());
                 Poll::Pending
             }
             None if inner.unfinished == 0 => Poll::Ready(()),
             None => {
-                this.key = Some(inner.joiners.push_back(cx.waker().clone()));
+                this.key = Some(inner.lists().joiners.push_back(cx.waker().clone()));
                 Poll::Pending
             }
         })
@@ -834,7 +860,7 @@ impl<T> Future for Join<'_, T> {
 impl<T> Drop for Join<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
-            self.queue.with(|inner, _| inner.joiners.remove(k));
+            self.queue.with(|inner, _| inner.lists().joiners.remove(k));
         }
     }
 }

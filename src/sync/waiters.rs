@@ -201,6 +201,12 @@ struct Node {
     next: usize,
 }
 
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl WaitQueue {
     pub(crate) const fn new() -> Self {
         Self {
