@@ -1,9 +1,9 @@
 //! The same workloads on every executor: the `sync` primitives are runtime-agnostic,
 //! so they must behave the same under tokio, async-executor (smol), futures'
 //! `LocalPool`, a hand-written firmware-style `block_on`, embassy-executor on the
-//! host, and plain threads with the `*_blocking` API. Each executor runs two
-//! workloads, as two tests: *locks* (`Mutex`, `RwLock`, `Semaphore`) and *signals*
-//! (`Barrier`, `Event`, `Condvar`).
+//! host, and plain threads with the `*_blocking` API. Each executor runs three
+//! workloads, as three tests: *locks* (`Mutex`, `RwLock`, `Semaphore`), *signals*
+//! (`Barrier`, `Event`, `Condvar`) and the *queue* (`queue::Queue`).
 //!
 //! Locks workload: [`TASKS`] tasks share an `Arc<Mutex<u64>>`, an
 //! `Arc<RwLock<Vec<u64>>>` and an `Arc<Semaphore>` with [`PERMITS`] permits. Each
@@ -49,6 +49,18 @@
 //! was consumed exactly once, the queue is empty and unlocked, nobody waits on the
 //! barrier or the condvar, and the last round's event is set.
 //!
+//! Queue workload (the seed scenario of asyncio's producer-consumer pattern): one
+//! producer and [`CONSUMERS`] consumers share a `Queue::bounded(`[`QUEUE_CAP`]`)`.
+//! The producer puts [`ITEMS`] numbers (waiting whenever the queue is full), then
+//! shuts the queue down instead of sending a sentinel and waits in `join` until
+//! every item was processed. Each consumer takes items until its get fails with
+//! `ShutdownError`, records them, sometimes yields as if processing took a while,
+//! counts the item as processed and marks it done. At the end: `join` returned
+//! only after all [`ITEMS`] were processed, every item was consumed exactly once,
+//! each consumer saw its items in increasing order (one producer, FIFO), the queue
+//! never held more than [`QUEUE_CAP`] items, and it is empty, shut down and has no
+//! unfinished task.
+//!
 //! Every test runs its executor on a watchdog thread: a lost wake-up or a deadlock
 //! fails the test after [`TIMEOUT`] instead of hanging the test binary (the hung
 //! thread is left behind; the process exits when the harness does).
@@ -65,6 +77,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use async_patterns::queue::{Queue, ShutdownError, TryGetError};
 use async_patterns::sync::{
     Barrier, BarrierWaitResult, BrokenBarrierError, Condvar, Event, Mutex, RwLock, Semaphore,
 };
@@ -85,8 +98,11 @@ type BoxedTask = Pin<Box<dyn Future<Output = TaskResult> + Send>>;
 
 /// A workload: shared state, its tasks (async and blocking), and the final check.
 trait Workload: Clone + Send + 'static {
+    /// How many tasks it runs.
+    const TASK_COUNT: usize = TASKS;
+
     fn new() -> Self;
-    /// Task `id` (of `0..TASKS`).
+    /// Task `id` (of `0..TASK_COUNT`).
     fn task(&self, id: usize) -> BoxedTask;
     /// Task `id` with the `*_blocking` API, for a plain thread.
     fn blocking(&self, id: usize) -> TaskResult;
@@ -681,6 +697,216 @@ impl Workload for Signals {
 }
 
 // ---------------------------------------------------------------------------
+// The queue workload: one producer, three consumers, a bounded queue
+// ---------------------------------------------------------------------------
+
+/// Items through the queue (fewer under miri, which is slow).
+const ITEMS: u64 = if cfg!(miri) { 300 } else { 10_000 };
+const CONSUMERS: usize = 3;
+const QUEUE_CAP: usize = 100;
+/// The producer and the consumers.
+const PIPELINE_TASKS: usize = 1 + CONSUMERS;
+
+/// The shared state of the queue workload. Task 0 produces, tasks
+/// `1..=CONSUMERS` consume.
+#[derive(Clone)]
+struct Pipeline {
+    queue: Arc<Queue<u64>>,
+    /// What each consumer took, in the order it took it.
+    consumed: Arc<[std::sync::Mutex<Vec<u64>>; CONSUMERS]>,
+    /// Items processed (counted before `task_done`).
+    processed: Arc<AtomicU64>,
+    /// The most items seen queued at once.
+    peak_len: Arc<AtomicUsize>,
+}
+
+impl Pipeline {
+    /// A consumer took `item`: record it and check the bound.
+    fn took(&self, consumer: usize, item: u64) -> Result<(), String> {
+        let len = self.queue.len();
+        self.peak_len.fetch_max(len, SeqCst);
+        if len > QUEUE_CAP {
+            return Err(format!(
+                "consumer {consumer}: {len} items queued, cap {QUEUE_CAP}"
+            ));
+        }
+        self.consumed[consumer].lock().unwrap().push(item);
+        Ok(())
+    }
+
+    /// The item is processed: count it, then mark it done.
+    fn done(&self, consumer: usize) -> Result<(), String> {
+        self.processed.fetch_add(1, SeqCst);
+        self.queue
+            .task_done()
+            .map_err(|e| format!("consumer {consumer}: task_done: {e}"))
+    }
+
+    /// After `join`: every item must have been processed.
+    fn joined(&self) -> TaskResult {
+        match self.processed.load(SeqCst) {
+            ITEMS => Ok(ITEMS),
+            n => Err(format!(
+                "join returned after {n} of {ITEMS} items were processed"
+            )),
+        }
+    }
+}
+
+async fn pipeline_worker(p: Pipeline, id: usize) -> TaskResult {
+    if id == 0 {
+        for item in 0..ITEMS {
+            p.queue
+                .put(item)
+                .await
+                .map_err(|e| format!("producer: put {item}: {e}"))?;
+        }
+        p.queue.shutdown(); // instead of a sentinel
+        p.queue.join().await;
+        return p.joined();
+    }
+    let consumer = id - 1;
+    let mut taken = 0;
+    loop {
+        match p.queue.get().await {
+            Ok(item) => {
+                p.took(consumer, item)?;
+                if (item + consumer as u64) % 8 == 0 {
+                    yield_now().await; // processing takes a while: the queue fills
+                }
+                p.done(consumer)?;
+                taken += 1;
+            }
+            Err(ShutdownError) => return Ok(taken),
+        }
+    }
+}
+
+/// [`pipeline_worker`] with the `*_blocking` API (`join` has no blocking twin:
+/// the producer blocks on it with `futures::executor::block_on`).
+fn pipeline_worker_blocking(p: Pipeline, id: usize) -> TaskResult {
+    if id == 0 {
+        for item in 0..ITEMS {
+            p.queue
+                .put_blocking(item)
+                .map_err(|e| format!("producer: put {item}: {e}"))?;
+        }
+        p.queue.shutdown();
+        futures::executor::block_on(p.queue.join());
+        return p.joined();
+    }
+    let consumer = id - 1;
+    let mut taken = 0;
+    while let Ok(item) = p.queue.get_blocking() {
+        p.took(consumer, item)?;
+        if (item + consumer as u64) % 8 == 0 {
+            thread::yield_now();
+        }
+        p.done(consumer)?;
+        taken += 1;
+    }
+    Ok(taken)
+}
+
+impl Workload for Pipeline {
+    const TASK_COUNT: usize = PIPELINE_TASKS;
+
+    fn new() -> Self {
+        Self {
+            queue: Arc::new(Queue::bounded(QUEUE_CAP)),
+            consumed: Arc::default(),
+            processed: Arc::default(),
+            peak_len: Arc::default(),
+        }
+    }
+
+    fn task(&self, id: usize) -> BoxedTask {
+        Box::pin(pipeline_worker(self.clone(), id))
+    }
+
+    fn blocking(&self, id: usize) -> TaskResult {
+        pipeline_worker_blocking(self.clone(), id)
+    }
+
+    fn verify(&self, results: &[TaskResult]) -> Result<String, String> {
+        let mut problems = String::new();
+        if results.len() != PIPELINE_TASKS {
+            let _ = writeln!(
+                problems,
+                "{} task results, expected {PIPELINE_TASKS}",
+                results.len()
+            );
+        }
+        for (id, r) in results.iter().enumerate() {
+            match r {
+                Ok(n) if id == 0 && *n != ITEMS => {
+                    let _ = writeln!(problems, "the producer reported {n} items");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = writeln!(problems, "task {id}: {e}");
+                }
+            }
+        }
+
+        let mut all = Vec::with_capacity(ITEMS as usize);
+        for (consumer, items) in self.consumed.iter().enumerate() {
+            let items = items.lock().unwrap();
+            if !items.windows(2).all(|w| w[0] < w[1]) {
+                let _ = writeln!(
+                    problems,
+                    "consumer {consumer} took items out of order (one producer, FIFO)"
+                );
+            }
+            match results.get(1 + consumer) {
+                Some(Ok(n)) if *n == items.len() as u64 => {}
+                Some(Err(_)) => {} // reported above
+                other => {
+                    let _ = writeln!(
+                        problems,
+                        "consumer {consumer} reported {other:?} but recorded {} items",
+                        items.len()
+                    );
+                }
+            }
+            all.extend_from_slice(&items);
+        }
+        all.sort_unstable();
+        if all != (0..ITEMS).collect::<Vec<_>>() {
+            all.dedup();
+            let _ = writeln!(
+                problems,
+                "not every item consumed exactly once: {} distinct of {ITEMS}",
+                all.len()
+            );
+        }
+
+        let q = &self.queue;
+        if !q.is_shutdown() || !q.is_empty() || q.unfinished_tasks() != 0 {
+            let _ = writeln!(problems, "at the end: {q:?}");
+        }
+        if q.try_get() != Err(TryGetError::Shutdown) {
+            problems.push_str("a get after the end did not fail with Shutdown\n");
+        }
+
+        if problems.is_empty() {
+            let per_consumer: Vec<String> = self
+                .consumed
+                .iter()
+                .map(|c| c.lock().unwrap().len().to_string())
+                .collect();
+            Ok(format!(
+                "{ITEMS} items, consumers took {}, peak queue length {}",
+                per_consumer.join("/"),
+                self.peak_len.load(SeqCst)
+            ))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------
 
@@ -831,8 +1057,10 @@ fn on_tokio<W: Workload>(shared: W) -> Vec<TaskResult> {
         .build()
         .expect("build the tokio runtime");
     rt.block_on(async {
-        let handles: Vec<_> = (0..TASKS).map(|id| tokio::spawn(shared.task(id))).collect();
-        let mut results = Vec::with_capacity(TASKS);
+        let handles: Vec<_> = (0..W::TASK_COUNT)
+            .map(|id| tokio::spawn(shared.task(id)))
+            .collect();
+        let mut results = Vec::with_capacity(W::TASK_COUNT);
         for handle in handles {
             results.push(handle.await.unwrap_or_else(|e| Err(format!("join: {e}"))));
         }
@@ -850,9 +1078,16 @@ fn tokio_multi_thread_signals() {
     run_checked("tokio signals", on_tokio::<Signals>);
 }
 
+#[test]
+fn tokio_multi_thread_queue() {
+    run_checked("tokio queue", on_tokio::<Pipeline>);
+}
+
 fn on_async_executor<W: Workload>(shared: W) -> Vec<TaskResult> {
     let ex = async_executor::Executor::new();
-    let tasks: Vec<_> = (0..TASKS).map(|id| ex.spawn(shared.task(id))).collect();
+    let tasks: Vec<_> = (0..W::TASK_COUNT)
+        .map(|id| ex.spawn(shared.task(id)))
+        .collect();
     let (stop, stopped) = futures::channel::oneshot::channel::<()>();
     thread::scope(|s| {
         // A second thread runs the executor until the first one is done.
@@ -862,7 +1097,7 @@ fn on_async_executor<W: Workload>(shared: W) -> Vec<TaskResult> {
             }))
         });
         let results = futures_lite::future::block_on(ex.run(async {
-            let mut results = Vec::with_capacity(TASKS);
+            let mut results = Vec::with_capacity(W::TASK_COUNT);
             for task in tasks {
                 results.push(task.await);
             }
@@ -883,12 +1118,17 @@ fn async_executor_two_threads_signals() {
     run_checked("async-executor signals", on_async_executor::<Signals>);
 }
 
+#[test]
+fn async_executor_two_threads_queue() {
+    run_checked("async-executor queue", on_async_executor::<Pipeline>);
+}
+
 fn on_local_pool<W: Workload>(shared: W) -> Vec<TaskResult> {
     use futures::task::LocalSpawnExt;
 
     let mut pool = futures::executor::LocalPool::new();
     let spawner = pool.spawner();
-    let handles: Vec<_> = (0..TASKS)
+    let handles: Vec<_> = (0..W::TASK_COUNT)
         .map(|id| {
             spawner
                 .spawn_local_with_handle(shared.task(id))
@@ -908,6 +1148,11 @@ fn futures_local_pool_signals() {
     run_checked("LocalPool signals", on_local_pool::<Signals>);
 }
 
+#[test]
+fn futures_local_pool_queue() {
+    run_checked("LocalPool queue", on_local_pool::<Pipeline>);
+}
+
 // -- a hand-written, firmware-style block_on --------------------------------
 
 /// Set by the waker, cleared by `block_on` before each poll. A `static`, as in
@@ -915,6 +1160,7 @@ fn futures_local_pool_signals() {
 /// per test, as tests run in parallel.
 static WOKEN: AtomicBool = AtomicBool::new(false);
 static WOKEN_SIGNALS: AtomicBool = AtomicBool::new(false);
+static WOKEN_QUEUE: AtomicBool = AtomicBool::new(false);
 
 fn flag_waker(flag: &'static AtomicBool) -> Waker {
     const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
@@ -1003,7 +1249,7 @@ impl<T> Future for JoinAll<T> {
 }
 
 fn on_block_on<W: Workload>(flag: &'static AtomicBool, shared: W) -> Vec<TaskResult> {
-    let tasks: Vec<Pin<Box<dyn Future<Output = TaskResult>>>> = (0..TASKS)
+    let tasks: Vec<Pin<Box<dyn Future<Output = TaskResult>>>> = (0..W::TASK_COUNT)
         .map(|id| shared.task(id) as Pin<Box<dyn Future<Output = _>>>)
         .collect();
     block_on(flag, JoinAll::new(tasks))
@@ -1021,25 +1267,34 @@ fn hand_written_block_on_signals() {
     });
 }
 
+#[test]
+fn hand_written_block_on_queue() {
+    run_checked("block_on queue", |shared: Pipeline| {
+        on_block_on(&WOKEN_QUEUE, shared)
+    });
+}
+
 // -- embassy-executor on the host -------------------------------------------
 
-/// How many embassy tasks finished, per test; `run_until` stops the executor at
-/// `TASKS`.
+/// How many embassy tasks finished, per test; `run_until` stops the executor once
+/// all of the workload's tasks did.
 static EMBASSY_DONE: AtomicUsize = AtomicUsize::new(0);
 static EMBASSY_DONE_SIGNALS: AtomicUsize = AtomicUsize::new(0);
+static EMBASSY_DONE_QUEUE: AtomicUsize = AtomicUsize::new(0);
 
 /// One workload task as an embassy task. `pool_size` reserves room for all of them
 /// in the task's static pool (embassy-executor 0.10 sizes pools on stable Rust, no
-/// arena feature or nightly needed), for both tests at once, as tests run in
+/// arena feature or nightly needed), for all three tests at once, as tests run in
 /// parallel; arguments are owned (`'static`).
-#[embassy_executor::task(pool_size = 2 * TASKS)]
+#[embassy_executor::task(pool_size = 2 * TASKS + PIPELINE_TASKS)]
 async fn embassy_worker(
     task: BoxedTask,
-    results: mpsc::Sender<TaskResult>,
+    id: usize,
+    results: mpsc::Sender<(usize, TaskResult)>,
     done: &'static AtomicUsize,
 ) {
     let result = task.await;
-    let _ = results.send(result);
+    let _ = results.send((id, result));
     done.fetch_add(1, SeqCst);
 }
 
@@ -1056,23 +1311,26 @@ fn on_embassy<W: Workload>(done: &'static AtomicUsize, shared: W) -> Vec<TaskRes
             let executor = Box::leak(Box::new(embassy_executor::Executor::new()));
             executor.run_until(
                 |spawner| {
-                    for id in 0..TASKS {
-                        let token = embassy_worker(shared.task(id), tx.clone(), done)
+                    for id in 0..W::TASK_COUNT {
+                        let token = embassy_worker(shared.task(id), id, tx.clone(), done)
                             .expect("embassy task pool exhausted");
                         spawner.spawn(token);
                     }
                 },
-                || done.load(SeqCst) == TASKS,
+                || done.load(SeqCst) == W::TASK_COUNT,
             );
         })
         .expect("spawn the embassy thread");
     // `run_checked` times this whole closure out; a receive error means the
     // executor thread died (its panic is re-raised below).
-    let results: Vec<TaskResult> = rx.iter().take(TASKS).collect();
+    let mut results: Vec<(usize, TaskResult)> = rx.iter().take(W::TASK_COUNT).collect();
     if let Err(panic) = executor.join() {
         std::panic::resume_unwind(panic);
     }
-    results
+    // In task order, as the other executors report them (they arrive as the tasks
+    // finish).
+    results.sort_by_key(|(id, _)| *id);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 #[test]
@@ -1089,11 +1347,18 @@ fn embassy_executor_std_signals() {
     });
 }
 
+#[test]
+fn embassy_executor_std_queue() {
+    run_checked("embassy queue", |shared: Pipeline| {
+        on_embassy(&EMBASSY_DONE_QUEUE, shared)
+    });
+}
+
 // -- plain threads, blocking API ----------------------------------------------
 
 fn on_threads<W: Workload>(shared: W) -> Vec<TaskResult> {
     thread::scope(|s| {
-        let handles: Vec<_> = (0..TASKS)
+        let handles: Vec<_> = (0..W::TASK_COUNT)
             .map(|id| {
                 let shared = shared.clone();
                 s.spawn(move || shared.blocking(id))
@@ -1114,4 +1379,9 @@ fn std_threads_blocking() {
 #[test]
 fn std_threads_blocking_signals() {
     run_checked("threads signals", on_threads::<Signals>);
+}
+
+#[test]
+fn std_threads_blocking_queue() {
+    run_checked("threads queue", on_threads::<Pipeline>);
 }

@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use std::cell::Cell;
+use std::marker::PhantomPinned;
 use std::rc::Rc;
 
+use async_patterns::queue;
 use async_patterns::sync::*;
 
 fn send<T: Send>() {}
@@ -124,4 +126,79 @@ fn condvar_waits_are_only_as_send_and_sync_as_their_parts() {
     assert!(!implements!(CondvarWaitUntil<'static, 'static, u32, SendOnly>: Sync));
     // ... but never pinning: the waits are Unpin whatever the closure.
     assert!(implements!(CondvarWaitUntil<'static, 'static, u32, Local>: Unpin));
+}
+
+#[test]
+fn queue_types_with_send_sync_items() {
+    type T = u32;
+    all!(
+        queue::Queue<T>,
+        queue::Put<'static, T>,
+        queue::Reserve<'static, T>,
+        queue::PutPermit<'static, T>,
+        queue::Get<'static, T>,
+        queue::Join<'static, T>,
+        queue::QueueStream<'static, T>,
+        queue::Sender<T>,
+        queue::Receiver<T>,
+        queue::PutError<T>,
+        queue::TryPutError<T>,
+        queue::ShutdownError,
+        queue::TryGetError,
+        queue::TaskDoneError,
+    );
+}
+
+#[test]
+fn queue_types_with_send_only_items() {
+    // Items move between tasks, never shared: a queue of `Send` items is shared
+    // across threads like a Mutex.
+    type T = Cell<u32>;
+    all!(
+        queue::Queue<T>,
+        queue::Reserve<'static, T>,
+        queue::PutPermit<'static, T>,
+        queue::Get<'static, T>,
+        queue::Join<'static, T>,
+        queue::QueueStream<'static, T>,
+        queue::Sender<T>,
+        queue::Receiver<T>,
+    );
+    // A put and a put error hold the item: Send like it, not Sync.
+    send::<queue::Put<'static, T>>();
+    unpin::<queue::Put<'static, T>>();
+    send::<queue::PutError<T>>();
+    send::<queue::TryPutError<T>>();
+    assert!(!implements!(queue::Put<'static, T>: Sync));
+    assert!(!implements!(queue::PutError<T>: Sync));
+}
+
+#[test]
+fn queue_types_with_items_that_are_not_send() {
+    // An `Rc` must not reach another thread through the queue or its handles.
+    type T = Rc<u32>;
+    assert!(!implements!(queue::Queue<T>: Send));
+    assert!(!implements!(queue::Queue<T>: Sync));
+    assert!(!implements!(queue::Put<'static, T>: Send));
+    assert!(!implements!(queue::Reserve<'static, T>: Send));
+    assert!(!implements!(queue::PutPermit<'static, T>: Send));
+    assert!(!implements!(queue::Get<'static, T>: Send));
+    assert!(!implements!(queue::Join<'static, T>: Send));
+    assert!(!implements!(queue::QueueStream<'static, T>: Send));
+    assert!(!implements!(queue::Sender<T>: Send));
+    assert!(!implements!(queue::Sender<T>: Sync));
+    assert!(!implements!(queue::Receiver<T>: Send));
+    assert!(!implements!(queue::Receiver<T>: Sync));
+    assert!(!implements!(queue::PutError<T>: Send));
+}
+
+#[test]
+fn queue_futures_are_unpin_whatever_the_item() {
+    type T = PhantomPinned;
+    unpin::<queue::Put<'static, T>>();
+    unpin::<queue::Reserve<'static, T>>();
+    unpin::<queue::Get<'static, T>>();
+    unpin::<queue::Join<'static, T>>();
+    unpin::<queue::QueueStream<'static, T>>();
+    unpin::<queue::Receiver<T>>();
 }

@@ -104,8 +104,12 @@ impl<T> Heap<T> {
         if self.items.is_empty() {
             return None;
         }
-        let (_, first) = self.items.swap_remove(0);
-        let len = self.items.len();
+        // Move the first item to the end, restore the heap above it, and only then
+        // take it off: if `cmp` panics while restoring, the item is still in the
+        // queue (out of order) instead of being dropped during the unwind.
+        let last = self.items.len() - 1;
+        self.items.swap(0, last);
+        let len = last;
         let mut at = 0;
         loop {
             let (left, right) = (2 * at + 1, 2 * at + 2);
@@ -122,6 +126,7 @@ impl<T> Heap<T> {
             self.items.swap(at, next);
             at = next;
         }
+        let (_, first) = self.items.pop().expect("the heap was not empty");
         if len == 0 {
             self.next_seq = 0;
         }

@@ -65,7 +65,9 @@ use crate::sync_facade::BlockingMutex;
 /// wake-up or user code other than `T`'s `Ord` (priority order) and wakers' clone
 /// and drop (with `std` a `std::sync::Mutex`, without it a spin lock, so on
 /// `no_std` don't use a queue from an interrupt handler that may preempt a task of
-/// the same core while it uses the same queue).
+/// the same core while it uses the same queue). If `Ord` panics during a put or a
+/// get, the item stays queued and counted (possibly out of order); with `std` the
+/// queue stays usable, without it (panic = unwind on `no_std`) the lock stays held.
 ///
 /// # Examples
 ///
@@ -164,8 +166,10 @@ impl<T> Inner<T> {
 
     /// Puts an item (room was checked) and wakes a getter for it.
     fn push(&mut self, item: T, wakes: &mut Wakes) {
-        self.items.push(item);
+        // Counted first: if a priority queue's `Ord` panics while sorting the item
+        // in, the item is queued and counted all the same.
         self.unfinished += 1;
+        self.items.push(item);
         wakes.push(self.lists.as_mut().and_then(|l| l.getters.notify_front()));
     }
 
@@ -635,7 +639,9 @@ impl<T> Queue<T> {
 /// list; one that may not keeps its place (or queues).
 fn wait_turn(list: &mut WaitQueue, key: &mut Option<usize>, ready: bool, waker: &Waker) -> bool {
     match *key {
-        Some(k) if ready => {
+        // Only the waiter that was woken for the item (or slot) takes it; another
+        // queued waiter polled meanwhile keeps its place in line.
+        Some(k) if ready && list.is_notified(k) => {
             list.remove(k);
             *key = None;
             true

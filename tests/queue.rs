@@ -1,0 +1,1882 @@
+//! `queue::Queue`: the three orders, backpressure and permits, `task_done`/`join`,
+//! graceful and immediate shutdown, cancel safety with pass-on of wake-ups, the
+//! `Sender`/`Receiver` split, the blocking twins, threads, and a property test of
+//! random operation sequences against a plain model.
+
+mod common;
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+
+use async_patterns::queue::{
+    Get, Join, Put, PutError, PutPermit, Queue, Reserve, ShutdownError, TaskDoneError, TryGetError,
+    TryPutError,
+};
+use common::{Task, drop_at_pending, now, pending, within_a_minute};
+use futures::StreamExt;
+use proptest::prelude::*;
+
+/// Items per producer in the threaded tests (fewer under miri, which is slow).
+const ITEMS: u64 = if cfg!(miri) { 20 } else { 2000 };
+
+/// An item ordered by `key` only: `id` tells items with equal keys apart, so a test
+/// can see in which order equal items come out.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    key: u8,
+    id: u32,
+}
+
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Job {}
+
+impl PartialOrd for Job {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Job {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.key.cmp(&other.key)
+    }
+}
+
+fn job(key: u8, id: u32) -> Job {
+    Job { key, id }
+}
+
+/// Takes every item with `try_get`, as `(key, id)` pairs.
+fn drain(q: &Queue<Job>) -> Vec<(u8, u32)> {
+    std::iter::from_fn(|| q.try_get().ok())
+        .map(|j| (j.key, j.id))
+        .collect()
+}
+
+/// Every constructor, named, with the capacity it should report.
+fn every_kind<T: Ord>() -> Vec<(&'static str, Queue<T>, Option<usize>)> {
+    vec![
+        ("bounded", Queue::bounded(8), Some(8)),
+        ("unbounded", Queue::unbounded(), None),
+        ("bounded_lifo", Queue::bounded_lifo(8), Some(8)),
+        ("unbounded_lifo", Queue::unbounded_lifo(), None),
+        ("bounded_priority", Queue::bounded_priority(8), Some(8)),
+        ("unbounded_priority", Queue::unbounded_priority(), None),
+    ]
+}
+
+// ---- order -----------------------------------------------------------------
+
+/// Keys put in this order (ids 0, 1, 2, ...).
+const KEYS: [u8; 7] = [3, 1, 3, 2, 1, 0, 3];
+
+#[test]
+fn fifo_lifo_and_priority_order() {
+    for (name, q, _) in every_kind::<Job>() {
+        for (id, key) in KEYS.into_iter().enumerate() {
+            q.try_put(job(key, id as u32)).unwrap();
+        }
+        let ids: Vec<u32> = drain(&q).into_iter().map(|(_, id)| id).collect();
+        let expected: &[u32] = if name.ends_with("lifo") {
+            &[6, 5, 4, 3, 2, 1, 0]
+        } else if name.ends_with("priority") {
+            // Smallest key first; equal keys in the order they were put.
+            &[5, 1, 4, 3, 0, 2, 6]
+        } else {
+            &[0, 1, 2, 3, 4, 5, 6]
+        };
+        assert_eq!(ids, expected, "{name}");
+    }
+}
+
+#[test]
+fn priority_order_holds_across_interleaved_puts_and_gets() {
+    let q: Queue<Job> = Queue::unbounded_priority();
+    let mut model: Vec<(u8, u32)> = Vec::new();
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let steps = if cfg!(miri) { 300 } else { 5000 };
+    for id in 0..steps {
+        if next() % 3 == 0 {
+            // Stable: the smallest key, the earliest of equal ones.
+            let expected = model
+                .iter()
+                .enumerate()
+                .min_by_key(|(at, (key, _))| (*key, *at))
+                .map(|(at, _)| at)
+                .map(|at| model.remove(at));
+            assert_eq!(q.try_get().ok().map(|j| (j.key, j.id)), expected);
+        } else {
+            let key = (next() % 5) as u8;
+            q.try_put(job(key, id)).unwrap();
+            model.push((key, id));
+        }
+        assert_eq!(q.len(), model.len());
+    }
+}
+
+#[test]
+fn equal_priority_items_keep_insertion_order_after_the_heap_empties() {
+    let q = Queue::bounded_priority(4);
+    for round in 0..3 {
+        for id in 0..4 {
+            q.try_put(job(7, round * 10 + id)).unwrap();
+        }
+        let ids: Vec<u32> = drain(&q).into_iter().map(|(_, id)| id).collect();
+        assert_eq!(ids, (0..4).map(|id| round * 10 + id).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+#[should_panic(expected = "Queue::unbounded()")]
+fn bounded_zero_panics_pointing_to_unbounded() {
+    let _ = Queue::<u32>::bounded(0);
+}
+
+#[test]
+#[should_panic(expected = "unbounded_lifo")]
+fn bounded_lifo_zero_panics_pointing_to_unbounded_lifo() {
+    let _ = Queue::<u32>::bounded_lifo(0);
+}
+
+#[test]
+#[should_panic(expected = "unbounded_priority")]
+fn bounded_priority_zero_panics_pointing_to_unbounded_priority() {
+    let _ = Queue::<u32>::bounded_priority(0);
+}
+
+// ---- sizes and counts ------------------------------------------------------
+
+#[test]
+fn capacity_len_is_empty_is_full_unfinished_tasks() {
+    for (name, q, cap) in every_kind::<u32>() {
+        assert_eq!(q.capacity(), cap, "{name}");
+        assert!(q.is_empty() && !q.is_full() && !q.is_shutdown(), "{name}");
+        assert_eq!((q.len(), q.unfinished_tasks()), (0, 0), "{name}");
+        for i in 0..8 {
+            q.try_put(i).unwrap();
+        }
+        assert_eq!(q.len(), 8, "{name}");
+        assert!(!q.is_empty(), "{name}");
+        assert_eq!(q.is_full(), cap.is_some(), "{name}: full at capacity");
+        match q.try_put(99) {
+            Err(TryPutError::Full(99)) => assert!(cap.is_some(), "{name}"),
+            Ok(()) => assert!(cap.is_none(), "{name}"),
+            Err(e) => panic!("{name}: {e:?}"),
+        }
+        let queued = if cap.is_some() { 8 } else { 9 };
+        assert_eq!(q.len(), queued, "{name}");
+        let _ = q.try_get().unwrap();
+        assert_eq!(q.len(), queued - 1, "{name}");
+        assert!(!q.is_full(), "{name}");
+        assert_eq!(
+            q.unfinished_tasks(),
+            queued,
+            "{name}: a taken item is unfinished until task_done"
+        );
+        q.task_done().unwrap();
+        assert_eq!(q.unfinished_tasks(), queued - 1, "{name}");
+        assert_eq!(q.len(), queued - 1, "{name}");
+    }
+}
+
+#[test]
+fn a_held_permit_counts_against_the_capacity() {
+    let q = Queue::bounded(2);
+    let first = now(q.reserve()).unwrap();
+    assert!(!q.is_full());
+    assert!(q.is_empty(), "a permit holds a slot, not an item");
+    assert_eq!((q.len(), q.unfinished_tasks()), (0, 0));
+    let second = now(q.reserve()).unwrap();
+    assert!(q.is_full());
+    assert!(q.try_put('x').unwrap_err().is_full());
+    first.put('a');
+    assert!(q.is_full(), "the permit's slot became the item's");
+    assert_eq!((q.len(), q.unfinished_tasks()), (1, 1));
+    drop(second);
+    assert!(!q.is_full(), "a dropped permit frees its slot");
+    q.try_put('b').unwrap();
+    assert!(q.is_full());
+    assert_eq!(q.shutdown_now(), ['a', 'b']);
+}
+
+#[test]
+fn permits_on_an_unbounded_queue_never_fill_it() {
+    let q = Queue::unbounded();
+    let permits: Vec<_> = (0..10).map(|_| now(q.reserve()).unwrap()).collect();
+    assert!(!q.is_full());
+    for (i, p) in permits.into_iter().enumerate() {
+        p.put(i);
+    }
+    assert_eq!(q.len(), 10);
+    assert_eq!(q.try_get(), Ok(0));
+}
+
+#[test]
+fn debug_output() {
+    let q = Queue::bounded(2);
+    q.try_put(1).unwrap();
+    assert_eq!(
+        format!("{q:?}"),
+        "Queue { len: 1, capacity: Some(2), unfinished_tasks: 1, is_shutdown: false, .. }"
+    );
+    let p = now(q.reserve()).unwrap();
+    assert_eq!(format!("{p:?}"), "PutPermit { .. }");
+    let put = pending(q.put(2));
+    assert_eq!(format!("{:?}", put.future()), "Put { waiting: true }");
+    assert_eq!(format!("{:?}", q.put(3)), "Put { waiting: false }");
+    assert_eq!(format!("{:?}", q.reserve()), "Reserve { waiting: false }");
+    drop((put, p));
+    let u = Queue::<u8>::unbounded();
+    let get = pending(u.get());
+    assert_eq!(format!("{:?}", get.future()), "Get { waiting: true }");
+    u.try_put(1).unwrap();
+    let join = pending(u.join());
+    assert_eq!(format!("{:?}", join.future()), "Join { waiting: true }");
+    assert_eq!(
+        format!("{:?}", u.stream()),
+        "QueueStream { waiting: false }"
+    );
+    u.shutdown();
+    assert!(format!("{u:?}").contains("capacity: None"));
+    assert!(format!("{u:?}").contains("is_shutdown: true"));
+}
+
+#[test]
+fn error_types() {
+    assert_eq!(PutError(5).into_inner(), 5);
+    assert_eq!(format!("{:?}", PutError(5)), "PutError(..)");
+    assert_eq!(PutError(5).to_string(), "put on a shut-down queue");
+    assert_eq!(TryPutError::Full(1).into_inner(), 1);
+    assert_eq!(TryPutError::Shutdown(2).into_inner(), 2);
+    assert!(TryPutError::Full(1).is_full());
+    assert!(!TryPutError::Shutdown(1).is_full());
+    assert_eq!(format!("{:?}", TryPutError::Full(1)), "Full(..)");
+    assert_eq!(TryPutError::Full(1).to_string(), "the queue is full");
+    assert_eq!(
+        TryPutError::Shutdown(1).to_string(),
+        "put on a shut-down queue"
+    );
+    assert_eq!(ShutdownError.to_string(), "the queue is shut down");
+    assert_eq!(TryGetError::Empty.to_string(), "the queue is empty");
+    assert_eq!(TryGetError::Shutdown.to_string(), "the queue is shut down");
+    assert!(TaskDoneError.to_string().contains("task_done"));
+    // Usable with `?` into the usual boxed error.
+    let boxed: Vec<Box<dyn std::error::Error + Send + Sync>> = vec![
+        PutError(1).into(),
+        TryPutError::Full(1).into(),
+        ShutdownError.into(),
+        TryGetError::Empty.into(),
+        TaskDoneError.into(),
+    ];
+    assert_eq!(boxed.len(), 5);
+}
+
+// ---- backpressure ----------------------------------------------------------
+
+#[test]
+fn put_waits_while_full_and_completes_after_a_get() {
+    let q = Queue::bounded(1);
+    q.try_put(1).unwrap();
+    let mut p = pending(q.put(2));
+    p.assert_pending();
+    assert!(!p.is_woken());
+    assert_eq!(q.len(), 1, "the waiting item is not in the queue");
+    assert_eq!(q.unfinished_tasks(), 1);
+    assert_eq!(q.try_get(), Ok(1));
+    assert_eq!(p.wakes(), 1, "the get woke the put");
+    assert_eq!(p.assert_ready(), Ok(()));
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.unfinished_tasks(), 2);
+    assert_eq!(q.try_get(), Ok(2));
+}
+
+#[test]
+fn get_waits_while_empty_and_completes_after_a_put() {
+    let q = Queue::bounded(3);
+    let mut g = pending(q.get());
+    g.assert_pending();
+    assert!(!g.is_woken());
+    q.try_put('a').unwrap();
+    assert_eq!(g.wakes(), 1);
+    assert_eq!(g.assert_ready(), Ok('a'));
+    assert!(q.is_empty());
+}
+
+#[test]
+fn waiting_putters_are_served_fifo() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let mut puts: Vec<_> = (1..=3).map(|i| pending(q.put(i))).collect();
+    for round in 0..3 {
+        assert_eq!(q.try_get(), Ok(round));
+        for (i, p) in puts.iter().enumerate().skip(round as usize) {
+            assert_eq!(p.is_woken(), i == round as usize, "round {round}: put {i}");
+        }
+        assert_eq!(puts[round as usize].assert_ready(), Ok(()));
+        for p in &mut puts[round as usize + 1..] {
+            p.assert_pending(); // polled again, not woken: keeps its place
+        }
+    }
+    assert_eq!(q.try_get(), Ok(3));
+}
+
+#[test]
+fn waiting_getters_are_served_fifo() {
+    let q = Queue::unbounded();
+    let mut gets: Vec<_> = (0..3).map(|_| pending(q.get())).collect();
+    for round in 0..3 {
+        q.try_put(round).unwrap();
+        for (i, g) in gets.iter().enumerate().skip(round) {
+            assert_eq!(g.is_woken(), i == round, "round {round}: get {i}");
+        }
+        assert_eq!(gets[round].assert_ready(), Ok(round));
+        for g in &mut gets[round + 1..] {
+            g.assert_pending();
+        }
+    }
+}
+
+#[test]
+fn mixed_puts_and_reserves_queue_in_one_line() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let mut r = pending(q.reserve());
+    let mut p = pending(q.put(1));
+    assert_eq!(q.try_get(), Ok(0));
+    assert!(r.is_woken() && !p.is_woken(), "the reserve came first");
+    let permit = r.assert_ready().unwrap();
+    p.assert_pending();
+    drop(permit);
+    assert!(p.is_woken(), "the dropped permit's slot goes to the put");
+    assert_eq!(p.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(1));
+}
+
+/// DESIGN: "Waiting getters and putters are each served in FIFO order of their
+/// arrival" (only a task that finds an item on its *first* try may take it ahead of
+/// sleeping waiters). A later waiter that is polled without being woken (a sibling
+/// in `join!`/`select!`, or a spurious wake-up) must not take the item that was
+/// handed to the first one.
+#[test]
+fn a_later_getter_polled_early_does_not_overtake_the_notified_one() {
+    let q = Queue::unbounded();
+    let mut a = pending(q.get());
+    let mut b = pending(q.get());
+    q.try_put(1).unwrap();
+    assert!(a.is_woken() && !b.is_woken());
+    let b_poll = b.poll();
+    assert!(
+        b_poll.is_pending(),
+        "the second getter, never woken, took the item meant for the first: {b_poll:?}"
+    );
+    assert_eq!(a.assert_ready(), Ok(1));
+}
+
+/// The same for putters (see above).
+#[test]
+fn a_later_putter_polled_early_does_not_overtake_the_notified_one() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let mut a = pending(q.put(1));
+    let mut b = pending(q.put(2));
+    assert_eq!(q.try_get(), Ok(0));
+    assert!(a.is_woken() && !b.is_woken());
+    let b_poll = b.poll();
+    assert!(
+        b_poll.is_pending(),
+        "the second putter, never woken, took the slot freed for the first: {b_poll:?}"
+    );
+    assert_eq!(a.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(1));
+}
+
+#[test]
+fn a_first_try_may_take_ahead_of_a_woken_waiter_which_then_waits_again() {
+    // Documented: a task that finds an item on its first try takes it; the waiter
+    // that lost it waits again (and is woken by the next item).
+    let q = Queue::unbounded();
+    let mut a = pending(q.get());
+    q.try_put(1).unwrap();
+    assert!(a.is_woken());
+    assert_eq!(now(q.get()), Ok(1));
+    a.assert_pending();
+    q.try_put(2).unwrap();
+    assert_eq!(a.wakes(), 2);
+    assert_eq!(a.assert_ready(), Ok(2));
+}
+
+#[test]
+fn reserve_holds_a_slot_and_the_permit_never_waits() {
+    let q = Queue::bounded(2);
+    let a = now(q.reserve()).unwrap();
+    let b = now(q.reserve()).unwrap();
+    assert!(q.is_full());
+    let mut waiting = pending(q.reserve());
+    let mut getter = pending(q.get());
+    a.put(10); // never waits, though the queue is "full"
+    assert!(getter.is_woken(), "the permit's item wakes a getter");
+    assert!(!waiting.is_woken(), "the slot was the permit's");
+    assert_eq!(getter.assert_ready(), Ok(10));
+    assert!(
+        waiting.is_woken(),
+        "taking the permit's item frees a slot for the reserve"
+    );
+    let c = waiting.assert_ready().unwrap();
+    assert!(q.is_full());
+    b.put(20);
+    c.put(30);
+    assert_eq!(q.shutdown_now(), [20, 30]);
+}
+
+#[test]
+fn a_dropped_permit_frees_its_slot_and_wakes_a_waiting_put() {
+    let q = Queue::bounded(1);
+    let permit = now(q.reserve()).unwrap();
+    let mut p = pending(q.put('p'));
+    let mut r = pending(q.reserve());
+    drop(permit);
+    assert!(
+        p.is_woken() && !r.is_woken(),
+        "one slot, one wake-up, in order"
+    );
+    assert_eq!(p.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok('p'));
+    assert!(r.is_woken());
+    drop(r.assert_ready().unwrap());
+    // Nothing is left held: the whole capacity is usable.
+    q.try_put('q').unwrap();
+    assert!(q.is_full());
+    assert_eq!((q.len(), q.unfinished_tasks()), (1, 2));
+}
+
+// ---- task_done and join ----------------------------------------------------
+
+#[test]
+fn task_done_more_often_than_items_were_taken_is_an_error() {
+    let q = Queue::bounded(4);
+    assert_eq!(q.task_done(), Err(TaskDoneError), "nothing taken yet");
+    q.try_put(1).unwrap();
+    q.try_put(2).unwrap();
+    assert_eq!(q.task_done(), Err(TaskDoneError), "put, but not taken");
+    assert_eq!(q.unfinished_tasks(), 2);
+    assert_eq!(q.try_get(), Ok(1));
+    assert_eq!(q.task_done(), Ok(()));
+    assert_eq!(q.task_done(), Err(TaskDoneError));
+    assert_eq!(q.unfinished_tasks(), 1, "the failed calls changed nothing");
+    assert_eq!(now(q.get()), Ok(2));
+    assert_eq!(q.task_done(), Ok(()));
+    assert_eq!(q.task_done(), Err(TaskDoneError));
+    assert_eq!(q.unfinished_tasks(), 0);
+}
+
+#[test]
+fn join_is_immediate_when_nothing_is_unfinished() {
+    for (name, q, _) in every_kind::<u32>() {
+        now(q.join()); // never used
+        q.try_put(1).unwrap();
+        let _ = q.try_get().unwrap();
+        q.task_done().unwrap();
+        now(q.join()); // used, all done
+        assert_eq!(q.unfinished_tasks(), 0, "{name}");
+    }
+}
+
+#[test]
+fn join_waits_for_every_task_done() {
+    let q = Queue::bounded(4);
+    q.try_put('a').unwrap();
+    q.try_put('b').unwrap();
+    let mut j = pending(q.join());
+    assert_eq!(q.try_get(), Ok('a'));
+    assert_eq!(q.try_get(), Ok('b'));
+    assert!(q.is_empty());
+    j.assert_pending(); // empty is not done
+    assert!(!j.is_woken());
+    q.task_done().unwrap();
+    assert!(!j.is_woken(), "one item still in progress");
+    j.assert_pending();
+    q.task_done().unwrap();
+    assert_eq!(j.wakes(), 1);
+    j.assert_ready();
+}
+
+#[test]
+fn join_with_several_joiners() {
+    let q = Queue::unbounded();
+    q.try_put(1).unwrap();
+    let mut joins: Vec<_> = (0..5).map(|_| pending(q.join())).collect();
+    let _ = q.try_get().unwrap();
+    assert!(joins.iter().all(|j| !j.is_woken()));
+    q.task_done().unwrap();
+    for j in &mut joins {
+        assert_eq!(j.wakes(), 1, "every joiner is woken");
+        j.assert_ready();
+    }
+    now(q.join());
+}
+
+#[test]
+fn a_woken_join_completes_even_if_new_work_arrived() {
+    // asyncio: once every task was done, the joiners return, even if more items are
+    // put before they run.
+    let q = Queue::unbounded();
+    q.try_put(1).unwrap();
+    let mut j = pending(q.join());
+    let _ = q.try_get().unwrap();
+    q.task_done().unwrap();
+    q.try_put(2).unwrap();
+    j.assert_ready();
+    drop_at_pending(q.join()); // a new join waits for the new item
+}
+
+// ---- graceful shutdown -----------------------------------------------------
+
+#[test]
+fn puts_after_shutdown_fail_with_the_item_back() {
+    let token = Arc::new(());
+    let q = Queue::bounded(4);
+    q.try_put(Arc::clone(&token)).unwrap();
+    q.shutdown();
+    assert!(q.is_shutdown());
+    match q.try_put(Arc::clone(&token)) {
+        Err(TryPutError::Shutdown(item)) => assert!(Arc::ptr_eq(&item, &token)),
+        other => panic!("expected Shutdown(item), got {other:?}"),
+    }
+    let PutError(item) = now(q.put(Arc::clone(&token))).unwrap_err();
+    assert!(Arc::ptr_eq(&item, &token));
+    drop(item);
+    assert_eq!(now(q.reserve()).unwrap_err(), ShutdownError);
+    assert_eq!(Arc::strong_count(&token), 2, "only the queued one is left");
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.unfinished_tasks(), 1, "failed puts are not counted");
+    q.shutdown(); // twice is harmless
+    assert!(Arc::ptr_eq(&q.try_get().unwrap(), &token));
+}
+
+#[test]
+fn a_waiting_put_is_woken_and_gets_its_item_back() {
+    let q = Queue::bounded(1);
+    q.try_put(String::from("queued")).unwrap();
+    let mut p = pending(q.put(String::from("waiting")));
+    let mut r = pending(q.reserve());
+    q.shutdown();
+    assert_eq!(p.wakes(), 1);
+    assert_eq!(r.wakes(), 1);
+    assert_eq!(p.assert_ready(), Err(PutError(String::from("waiting"))));
+    assert_eq!(r.assert_ready().unwrap_err(), ShutdownError);
+    assert_eq!(q.try_get().as_deref(), Ok("queued"));
+}
+
+#[test]
+fn gets_drain_the_queue_then_fail() {
+    for (name, q, _) in every_kind::<u32>() {
+        for i in [2, 1, 3] {
+            q.try_put(i).unwrap();
+        }
+        q.shutdown();
+        let mut out = vec![now(q.get()).unwrap()];
+        out.push(q.try_get().unwrap());
+        out.push(now(q.get()).unwrap());
+        out.sort_unstable();
+        assert_eq!(out, [1, 2, 3], "{name}");
+        assert_eq!(q.try_get(), Err(TryGetError::Shutdown), "{name}");
+        assert_eq!(now(q.get()), Err(ShutdownError), "{name}");
+        assert_eq!(q.unfinished_tasks(), 3, "{name}: taken, not done");
+    }
+}
+
+#[test]
+fn waiting_getters_are_woken_by_shutdown() {
+    let q = Queue::<u8>::bounded(2);
+    let mut gets: Vec<_> = (0..3).map(|_| pending(q.get())).collect();
+    let mut stream = pending(q.stream().into_future());
+    q.shutdown();
+    for g in &mut gets {
+        assert_eq!(g.wakes(), 1);
+        assert_eq!(g.assert_ready(), Err(ShutdownError));
+    }
+    assert_eq!(stream.wakes(), 1);
+    assert!(stream.assert_ready().0.is_none(), "the stream ends");
+}
+
+#[test]
+fn shutdown_wakes_every_getter_and_each_item_goes_to_one() {
+    let q = Queue::unbounded();
+    let mut gets: Vec<_> = (0..3).map(|_| pending(q.get())).collect();
+    q.try_put(7).unwrap(); // wakes the first getter
+    q.shutdown(); // wakes the rest
+    let results: Vec<_> = gets.iter_mut().map(|g| g.assert_ready()).collect();
+    assert_eq!(results, [Ok(7), Err(ShutdownError), Err(ShutdownError)]);
+}
+
+#[test]
+fn a_permit_still_puts_after_shutdown() {
+    let q = Queue::bounded(2);
+    let permit = now(q.reserve()).unwrap();
+    q.shutdown();
+    permit.put('x'); // never fails
+    assert_eq!(q.try_get(), Ok('x'), "drained like any queued item");
+    assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+}
+
+#[test]
+fn stream_yields_the_items_and_ends_at_shutdown() {
+    let q = Queue::bounded(4);
+    let mut next = pending(q.stream().into_future());
+    q.try_put(1).unwrap();
+    let (item, stream) = next.assert_ready();
+    assert_eq!(item, Some(1));
+    q.try_put(2).unwrap();
+    q.try_put(3).unwrap();
+    q.shutdown();
+    let rest: Vec<_> = futures::executor::block_on(stream.collect());
+    assert_eq!(rest, [2, 3]);
+    let mut ended = q.stream();
+    assert_eq!(now(ended.next()), None);
+    assert_eq!(now(ended.next()), None, "stays ended");
+}
+
+// ---- shutdown_now ------------------------------------------------------------
+
+#[test]
+fn shutdown_now_returns_the_items_in_the_order_they_would_come_out() {
+    for (name, q, _) in every_kind::<Job>() {
+        for (id, key) in KEYS.into_iter().enumerate() {
+            q.try_put(job(key, id as u32)).unwrap();
+        }
+        let _ = q.try_get().unwrap();
+        let ids: Vec<u32> = q.shutdown_now().into_iter().map(|j| j.id).collect();
+        let expected: &[u32] = if name.ends_with("lifo") {
+            &[5, 4, 3, 2, 1, 0]
+        } else if name.ends_with("priority") {
+            &[1, 4, 3, 0, 2, 6]
+        } else {
+            &[1, 2, 3, 4, 5, 6]
+        };
+        assert_eq!(ids, expected, "{name}");
+        assert!(q.is_shutdown() && q.is_empty(), "{name}");
+        assert_eq!(q.try_get().unwrap_err(), TryGetError::Shutdown, "{name}");
+        assert!(q.shutdown_now().is_empty(), "{name}: nothing left");
+    }
+}
+
+#[test]
+fn shutdown_now_counts_the_items_as_done_and_releases_join() {
+    let q = Queue::bounded(8);
+    for i in 0..4 {
+        q.try_put(i).unwrap();
+    }
+    let mut j = pending(q.join());
+    assert_eq!(q.try_get(), Ok(0)); // taken before the shutdown, in progress
+    assert_eq!(q.shutdown_now(), [1, 2, 3]);
+    assert_eq!(q.unfinished_tasks(), 1, "only the taken item is unfinished");
+    assert!(!j.is_woken());
+    j.assert_pending();
+    q.task_done().unwrap();
+    assert_eq!(j.wakes(), 1);
+    j.assert_ready();
+    assert_eq!(
+        q.task_done(),
+        Err(TaskDoneError),
+        "returned items are not taken"
+    );
+}
+
+#[test]
+fn shutdown_now_releases_join_at_once_when_nothing_was_taken() {
+    let q = Queue::unbounded_lifo();
+    q.try_put(1).unwrap();
+    let mut j = pending(q.join());
+    assert_eq!(q.shutdown_now(), [1]);
+    assert_eq!(j.wakes(), 1);
+    j.assert_ready();
+    now(q.join());
+}
+
+#[test]
+fn shutdown_now_fails_waiting_gets_and_puts() {
+    let q = Queue::bounded(1);
+    let mut g = pending(q.get());
+    let mut g2 = pending(q.get());
+    q.try_put(1).unwrap(); // g is woken, but has not run yet
+    let mut p = pending(q.put(2));
+    assert_eq!(q.shutdown_now(), [1]);
+    assert_eq!(
+        g.assert_ready(),
+        Err(ShutdownError),
+        "the item was handed back"
+    );
+    assert!(g2.is_woken());
+    assert_eq!(g2.assert_ready(), Err(ShutdownError));
+    assert!(p.is_woken());
+    assert_eq!(p.assert_ready(), Err(PutError(2)));
+}
+
+#[test]
+fn a_permit_put_after_shutdown_now_is_still_there_to_take() {
+    let q = Queue::bounded(2);
+    let permit = now(q.reserve()).unwrap();
+    assert!(q.shutdown_now().is_empty());
+    permit.put('l');
+    assert_eq!(q.unfinished_tasks(), 1);
+    assert_eq!(q.try_get(), Ok('l'));
+    q.task_done().unwrap();
+    now(q.join());
+}
+
+// ---- cancel safety -----------------------------------------------------------
+
+/// Checks that nothing is held: every slot of the bounded(`cap`) queue `q` (empty)
+/// can be filled at once.
+#[track_caller]
+fn check_fully_usable(q: &Queue<u32>, cap: usize) {
+    assert!(q.is_empty() && !q.is_full());
+    for i in 0..cap as u32 {
+        q.try_put(i).unwrap();
+    }
+    assert!(q.is_full());
+    for i in 0..cap as u32 {
+        assert_eq!(q.try_get(), Ok(i));
+        q.task_done().unwrap();
+    }
+}
+
+#[test]
+fn dropped_put_drops_its_item_and_holds_nothing() {
+    let token = Arc::new(());
+    let q = Queue::bounded(1);
+    q.try_put(Arc::clone(&token)).unwrap();
+    drop_at_pending(q.put(Arc::clone(&token)));
+    assert_eq!(
+        Arc::strong_count(&token),
+        2,
+        "the waiting item went with it"
+    );
+    assert_eq!((q.len(), q.unfinished_tasks()), (1, 1));
+    drop(q.try_get().unwrap());
+    q.task_done().unwrap();
+    q.try_put(Arc::clone(&token)).unwrap();
+    assert!(q.is_full(), "its slot was never held");
+    drop(q);
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "a dropped queue drops its items"
+    );
+}
+
+#[test]
+fn dropped_waits_hold_nothing() {
+    let q = Queue::bounded(3);
+    for i in 0..3 {
+        q.try_put(i).unwrap();
+    }
+    drop_at_pending(q.put(9));
+    drop_at_pending(q.reserve());
+    let mut taken = vec![];
+    while let Ok(i) = q.try_get() {
+        taken.push(i);
+        q.task_done().unwrap();
+    }
+    assert_eq!(taken, [0, 1, 2], "no item lost, none added");
+    drop_at_pending(q.get());
+    drop_at_pending(q.stream().into_future());
+    q.try_put(5).unwrap();
+    drop_at_pending(q.join());
+    assert_eq!(q.try_get(), Ok(5), "a dropped get never took the item");
+    q.task_done().unwrap();
+    check_fully_usable(&q, 3);
+    assert!(q.task_done().is_err());
+    q.try_put(0).unwrap();
+    let _ = q.try_get();
+    let mut j = pending(q.join());
+    q.task_done().unwrap();
+    assert!(
+        j.is_woken(),
+        "a dropped join left no stale joiner in the way"
+    );
+    j.assert_ready();
+}
+
+#[test]
+fn a_notified_put_dropped_before_it_runs_passes_the_slot_on() {
+    for reserve_first in [false, true] {
+        let q = Queue::bounded(1);
+        q.try_put(0).unwrap();
+        let first: Box<dyn Send + '_> = if reserve_first {
+            Box::new(pending(q.reserve()))
+        } else {
+            Box::new(pending(q.put(1)))
+        };
+        let mut second = pending(q.put(2));
+        let mut third = pending(q.put(3));
+        assert_eq!(q.try_get(), Ok(0)); // notifies `first`
+        assert!(!second.is_woken());
+        drop(first);
+        assert_eq!(second.wakes(), 1, "the slot passes to the next put");
+        assert!(!third.is_woken(), "one slot, one wake-up");
+        assert_eq!(second.assert_ready(), Ok(()));
+        assert_eq!(q.try_get(), Ok(2));
+        assert_eq!(third.assert_ready(), Ok(()));
+        assert_eq!(q.try_get(), Ok(3));
+        check_fully_usable(&q, 1);
+    }
+}
+
+#[test]
+fn a_queued_put_dropped_before_it_is_notified_leaves_the_line() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let first = pending(q.put(1));
+    let mut second = pending(q.put(2));
+    drop(first);
+    assert!(!second.is_woken(), "nothing to pass on");
+    assert_eq!(q.try_get(), Ok(0));
+    assert_eq!(second.wakes(), 1);
+    assert_eq!(second.assert_ready(), Ok(()));
+}
+
+#[test]
+fn a_notified_reserve_dropped_passes_the_slot_to_a_reserve() {
+    let q = Queue::<u8>::bounded(1);
+    let permit = now(q.reserve()).unwrap();
+    let first = pending(q.reserve());
+    let mut second = pending(q.reserve());
+    drop(permit);
+    drop(first);
+    assert!(second.is_woken());
+    second.assert_ready().unwrap().put(1);
+    assert_eq!(q.try_get(), Ok(1));
+}
+
+#[test]
+fn a_notified_get_dropped_before_it_runs_passes_the_item_on() {
+    let q = Queue::bounded(2);
+    let first = pending(q.get());
+    let mut second = pending(q.get());
+    let mut third = pending(q.get());
+    q.try_put('x').unwrap(); // notifies `first`
+    assert!(first.is_woken() && !second.is_woken());
+    drop(first);
+    assert_eq!(second.wakes(), 1, "the item passes to the next getter");
+    assert!(!third.is_woken(), "one item, one wake-up");
+    assert_eq!(second.assert_ready(), Ok('x'));
+    third.assert_pending();
+    q.try_put('y').unwrap();
+    assert_eq!(third.assert_ready(), Ok('y'));
+}
+
+#[test]
+fn a_notified_get_whose_item_is_gone_passes_nothing_on() {
+    let q = Queue::unbounded();
+    let first = pending(q.get());
+    let mut second = pending(q.get());
+    q.try_put(1).unwrap();
+    assert_eq!(q.try_get(), Ok(1)); // taken by someone else first
+    drop(first);
+    assert!(!second.is_woken(), "there is nothing to pass on");
+    q.try_put(2).unwrap();
+    assert_eq!(second.assert_ready(), Ok(2));
+}
+
+#[test]
+fn a_notified_stream_dropped_passes_the_item_on() {
+    let q = Queue::unbounded();
+    let stream = pending(q.stream().into_future());
+    let mut get = pending(q.get());
+    q.try_put(1).unwrap();
+    assert!(stream.is_woken() && !get.is_woken());
+    drop(stream);
+    assert!(get.is_woken());
+    assert_eq!(get.assert_ready(), Ok(1));
+}
+
+#[test]
+fn a_stream_keeps_its_place_between_items() {
+    let q = Queue::unbounded();
+    let mut next = pending(q.stream().into_future());
+    let mut get = pending(q.get());
+    q.try_put(1).unwrap();
+    let (item, stream) = next.assert_ready();
+    assert_eq!(item, Some(1));
+    // The stream left the line when it took its item; the getter is next.
+    q.try_put(2).unwrap();
+    assert!(get.is_woken());
+    assert_eq!(get.assert_ready(), Ok(2));
+    let mut next = pending(stream.into_future());
+    q.try_put(3).unwrap();
+    assert!(next.is_woken());
+    assert_eq!(next.assert_ready().0, Some(3));
+}
+
+#[test]
+fn a_dropped_get_after_shutdown_changes_nothing() {
+    let q = Queue::bounded(2);
+    let g = pending(q.get());
+    q.try_put(1).unwrap();
+    q.shutdown();
+    drop(g); // notified twice over, dropped
+    assert_eq!(q.try_get(), Ok(1));
+    assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+}
+
+/// The item type of the panicking-`Ord` tests: compares by `key`, and panics while
+/// `bomb` is set.
+#[derive(Debug)]
+struct Touchy {
+    key: u8,
+    bomb: Arc<AtomicBool>,
+}
+
+impl PartialEq for Touchy {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+
+impl Eq for Touchy {}
+
+impl PartialOrd for Touchy {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Touchy {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        assert!(!self.bomb.load(Ordering::SeqCst), "Touchy::cmp panics");
+        self.key.cmp(&other.key)
+    }
+}
+
+/// The priority queue calls `T::cmp` with its lock held. If that panics in a put,
+/// the queue must stay consistent: `len` and `unfinished_tasks` agree, and every
+/// item can be taken and marked done (no `task_done` underflow, `join` resolves).
+#[test]
+fn a_panicking_ord_in_a_put_leaves_the_counts_consistent() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let touchy = |key| Touchy {
+        key,
+        bomb: Arc::clone(&bomb),
+    };
+    let q = Queue::unbounded_priority();
+    q.try_put(touchy(1)).unwrap();
+    bomb.store(true, Ordering::SeqCst);
+    let put = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_put(touchy(0))));
+    assert!(put.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    assert_eq!(
+        q.len(),
+        q.unfinished_tasks(),
+        "queued items and unfinished tasks disagree after the panic"
+    );
+    while q.try_get().is_ok() {
+        q.task_done().unwrap();
+    }
+    assert_eq!(q.unfinished_tasks(), 0);
+    now(q.join());
+}
+
+/// The same in a get: the item is either handed out or stays queued, and the
+/// counts agree, so `join` can still resolve.
+#[test]
+fn a_panicking_ord_in_a_get_loses_no_item() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let q = Queue::unbounded_priority();
+    for key in [1, 2, 3] {
+        q.try_put(Touchy {
+            key,
+            bomb: Arc::clone(&bomb),
+        })
+        .unwrap();
+    }
+    bomb.store(true, Ordering::SeqCst);
+    let get = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
+    assert!(get.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    assert_eq!(
+        q.len(),
+        q.unfinished_tasks(),
+        "an item vanished in the panic but still counts as unfinished: join can never resolve"
+    );
+}
+
+// ---- Sender and Receiver -----------------------------------------------------
+
+#[test]
+fn split_handles_clone_and_share_one_queue() {
+    let (tx, rx) = Queue::bounded(4).split();
+    let (tx2, rx2) = (tx.clone(), rx.clone());
+    tx.try_send(1).unwrap();
+    now(tx2.send(2)).unwrap();
+    now(tx.reserve()).unwrap().put(3);
+    assert_eq!(tx.queue().len(), 3);
+    assert!(std::ptr::eq(tx.queue(), rx2.queue()));
+    assert_eq!(rx2.try_recv(), Ok(1));
+    assert_eq!(now(rx.recv()), Ok(2));
+    assert!(format!("{tx:?}").starts_with("Sender { queue: Queue { len: 1"));
+    assert!(format!("{rx:?}").starts_with("Receiver { queue: Queue { len: 1"));
+    drop(tx);
+    assert!(!rx.queue().is_shutdown(), "a sender is left");
+    drop(tx2);
+    assert!(rx.queue().is_shutdown(), "the last sender shut it down");
+    assert_eq!(rx.try_recv(), Ok(3), "the receivers drain what is queued");
+    assert_eq!(rx2.try_recv(), Err(TryGetError::Shutdown));
+    assert_eq!(now(rx.recv()), Err(ShutdownError));
+}
+
+#[test]
+fn last_sender_dropped_ends_the_receiver_stream_after_draining() {
+    let (tx, rx) = Queue::unbounded().split();
+    let mut next = pending(rx.into_future());
+    tx.try_send('a').unwrap();
+    let (item, rx) = next.assert_ready();
+    assert_eq!(item, Some('a'));
+    tx.try_send('b').unwrap();
+    let mut next = pending({
+        let mut rx = rx;
+        assert_eq!(now(rx.next()), Some('b'));
+        rx.into_future()
+    });
+    tx.try_send('c').unwrap();
+    let (item, rx) = next.assert_ready();
+    assert_eq!(item, Some('c'));
+    let mut next = pending(rx.into_future());
+    drop(tx);
+    assert!(
+        next.is_woken(),
+        "the waiting receiver is woken by the last drop"
+    );
+    let (item, mut rx) = next.assert_ready();
+    assert_eq!(item, None, "the stream ends");
+    assert_eq!(now(rx.next()), None);
+}
+
+#[test]
+fn last_receiver_dropped_fails_sends_with_the_item_back() {
+    let token = Arc::new(());
+    let (tx, rx) = Queue::bounded(1).split();
+    let rx2 = rx.clone();
+    tx.try_send(Arc::clone(&token)).unwrap();
+    let mut waiting = pending(tx.send(Arc::clone(&token)));
+    drop(rx);
+    assert!(!waiting.is_woken(), "a receiver is left");
+    assert!(!tx.queue().is_shutdown());
+    drop(rx2);
+    assert!(tx.queue().is_shutdown());
+    assert_eq!(waiting.wakes(), 1, "the waiting send is woken");
+    let PutError(back) = waiting.assert_ready().unwrap_err();
+    assert!(Arc::ptr_eq(&back, &token));
+    drop(back);
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "the queued item was dropped with the last receiver"
+    );
+    match tx.try_send(Arc::clone(&token)) {
+        Err(TryPutError::Shutdown(item)) => assert!(Arc::ptr_eq(&item, &token)),
+        other => panic!("expected Shutdown(item), got {other:?}"),
+    }
+    let PutError(item) = now(tx.send(Arc::clone(&token))).unwrap_err();
+    assert!(Arc::ptr_eq(&item, &token));
+    assert!(now(tx.reserve()).is_err());
+    now(tx.join()); // the dropped items count as done
+}
+
+#[test]
+fn sender_join_waits_for_receiver_task_done() {
+    let (tx, rx) = Queue::bounded(2).split();
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    let mut j = pending(tx.join());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+    rx.task_done().unwrap();
+    assert!(!j.is_woken());
+    rx.task_done().unwrap();
+    assert!(j.is_woken());
+    j.assert_ready();
+    assert_eq!(rx.task_done(), Err(TaskDoneError));
+}
+
+#[test]
+fn a_notified_receiver_stream_dropped_passes_the_item_on() {
+    let (tx, rx) = Queue::unbounded().split();
+    let rx2 = rx.clone();
+    let stream = pending(rx.into_future());
+    let mut get = pending(rx2.recv());
+    tx.try_send(5).unwrap();
+    assert!(stream.is_woken() && !get.is_woken());
+    drop(stream); // drops `rx`, not the last receiver
+    assert!(get.is_woken(), "the item passes to the other receiver");
+    assert_eq!(get.assert_ready(), Ok(5));
+    assert!(!tx.queue().is_shutdown());
+}
+
+#[test]
+fn dropped_recv_and_send_futures_hold_nothing() {
+    let (tx, rx) = Queue::bounded(1).split();
+    drop_at_pending(rx.recv());
+    drop_at_pending(rx.clone().into_future()); // a waiting Receiver stream
+    assert!(!tx.queue().is_shutdown(), "a receiver is left");
+    tx.try_send(1).unwrap();
+    drop_at_pending(tx.send(2));
+    drop_at_pending(tx.reserve());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryGetError::Empty),
+        "the dropped send's item is gone"
+    );
+    tx.try_send(3).unwrap();
+    assert!(tx.queue().is_full());
+}
+
+#[test]
+fn send_blocking_and_recv_blocking_across_threads() {
+    let (tx, rx) = Queue::bounded(2).split();
+    let got = within_a_minute(move || {
+        std::thread::scope(|s| {
+            let consumer = s.spawn(|| {
+                let mut got = vec![];
+                while let Ok(i) = rx.recv_blocking() {
+                    got.push(i);
+                    rx.task_done().unwrap();
+                }
+                got
+            });
+            for i in 0..ITEMS {
+                tx.send_blocking(i).unwrap();
+            }
+            futures::executor::block_on(tx.join());
+            drop(tx); // shuts down: the consumer's recv fails
+            consumer.join().unwrap()
+        })
+    });
+    assert_eq!(got, (0..ITEMS).collect::<Vec<_>>());
+}
+
+// ---- threads -------------------------------------------------------------------
+
+#[test]
+fn put_blocking_and_get_blocking_across_threads() {
+    const PRODUCERS: u64 = 3;
+    let q = Arc::new(Queue::bounded(2));
+    let consumed = within_a_minute({
+        let q = Arc::clone(&q);
+        move || {
+            std::thread::scope(|s| {
+                let producers: Vec<_> = (0..PRODUCERS)
+                    .map(|p| {
+                        let q = &q;
+                        s.spawn(move || {
+                            for i in 0..ITEMS {
+                                q.put_blocking(p * ITEMS + i).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                let consumers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let q = &q;
+                        s.spawn(move || {
+                            let mut got = vec![];
+                            while let Ok(i) = q.get_blocking() {
+                                assert!(q.len() <= 2);
+                                got.push(i);
+                                q.task_done().unwrap();
+                            }
+                            got
+                        })
+                    })
+                    .collect();
+                for p in producers {
+                    p.join().unwrap();
+                }
+                q.shutdown();
+                assert_eq!(q.put_blocking(0), Err(PutError(0)));
+                let mut all = vec![];
+                for c in consumers {
+                    let got = c.join().unwrap();
+                    // One producer's items reach each consumer in order.
+                    for p in 0..PRODUCERS {
+                        let mine: Vec<_> = got.iter().filter(|i| **i / ITEMS == p).collect();
+                        assert!(mine.windows(2).all(|w| w[0] < w[1]));
+                    }
+                    all.extend(got);
+                }
+                all
+            })
+        }
+    });
+    let mut consumed = consumed;
+    consumed.sort_unstable();
+    assert_eq!(consumed, (0..PRODUCERS * ITEMS).collect::<Vec<_>>());
+    assert_eq!(q.unfinished_tasks(), 0);
+}
+
+#[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
+fn cancelled_gets_and_reserves_under_contention_lose_nothing() {
+    // Producers reserve a slot and consumers get, each racing a yield that cancels
+    // the wait half of the time: a wake-up aimed at a cancelled wait must pass on,
+    // or the run hangs; an item taken by a cancelled get would go missing.
+    const TASKS: u64 = 3;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let q = Arc::new(Queue::bounded(3));
+    let consumed = rt.block_on(async {
+        let producers: Vec<_> = (0..TASKS)
+            .map(|p| {
+                let q = Arc::clone(&q);
+                tokio::spawn(async move {
+                    for i in 0..ITEMS {
+                        loop {
+                            tokio::select! {
+                                permit = q.reserve() => {
+                                    permit.unwrap().put(p * ITEMS + i);
+                                    break;
+                                }
+                                () = common::yield_now() => {}
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let q = Arc::clone(&q);
+                tokio::spawn(async move {
+                    let mut got = vec![];
+                    loop {
+                        tokio::select! {
+                            item = q.get() => match item {
+                                Ok(item) => {
+                                    got.push(item);
+                                    q.task_done().unwrap();
+                                }
+                                Err(ShutdownError) => break,
+                            },
+                            () = common::yield_now() => {}
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.unwrap();
+        }
+        q.join().await;
+        q.shutdown();
+        let mut all = vec![];
+        for c in consumers {
+            all.extend(c.await.unwrap());
+        }
+        all
+    });
+    let mut consumed = consumed;
+    consumed.sort_unstable();
+    assert_eq!(consumed, (0..TASKS * ITEMS).collect::<Vec<_>>());
+    assert!(q.is_empty() && !q.is_full());
+    assert_eq!(q.unfinished_tasks(), 0);
+}
+
+#[test]
+#[cfg(not(miri))] // a multi-thread tokio runtime: covered natively, too slow for miri
+fn producers_and_consumers_on_tokio_with_streams() {
+    const PRODUCERS: u64 = 4;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let consumed = rt.block_on(async {
+        let (tx, rx) = Queue::bounded_lifo(5).split();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    for i in 0..ITEMS {
+                        tx.send(p * ITEMS + i).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx); // the last producer's sender ends the streams
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let mut rx = rx;
+                    let mut got = vec![];
+                    while let Some(item) = rx.next().await {
+                        got.push(item);
+                        rx.task_done().unwrap();
+                    }
+                    got
+                })
+            })
+            .collect();
+        drop(rx);
+        for p in producers {
+            p.await.unwrap();
+        }
+        let mut all = vec![];
+        for c in consumers {
+            all.extend(c.await.unwrap());
+        }
+        all
+    });
+    let mut consumed = consumed;
+    consumed.sort_unstable();
+    assert_eq!(consumed, (0..PRODUCERS * ITEMS).collect::<Vec<_>>());
+}
+
+// ---- property test: random operation sequences against a plain model -----------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Order {
+    Fifo,
+    Lifo,
+    Priority,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    TryPut(u8),
+    TryGet,
+    TaskDone,
+    Shutdown,
+    ShutdownNow,
+    /// Poll a new `reserve` once; keep the permit or the pending future.
+    Reserve,
+    /// Put with the held permit at this index (modulo).
+    PermitPut(usize, u8),
+    /// Drop the held permit at this index (modulo).
+    PermitDrop(usize),
+    /// Poll a new `put` once; keep it if pending.
+    Put(u8),
+    /// Poll a new `get` once; keep it if pending.
+    Get,
+    /// Poll a new `join` once; keep it if pending.
+    Join,
+    /// Drop the pending future at this index (modulo).
+    DropWaiting(usize),
+    /// Poll every pending future once, in the order they wait in.
+    PollAll,
+}
+
+/// What the queue should contain: a `VecDeque` (FIFO), a `Vec` (LIFO) or a `Vec`
+/// searched for the smallest key, the earliest of equal ones (priority).
+struct Model {
+    order: Order,
+    cap: Option<usize>,
+    items: VecDeque<Job>,
+    reserved: usize,
+    unfinished: usize,
+    taken: usize,
+    shutdown: bool,
+}
+
+impl Model {
+    fn has_room(&self) -> bool {
+        self.cap
+            .is_none_or(|cap| self.items.len() + self.reserved < cap)
+    }
+
+    /// Free slots (`usize::MAX` when unbounded).
+    fn room(&self) -> usize {
+        self.cap
+            .map_or(usize::MAX, |cap| cap - self.items.len() - self.reserved)
+    }
+
+    fn push(&mut self, job: Job) {
+        self.items.push_back(job);
+        self.unfinished += 1;
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        match self.order {
+            Order::Fifo => self.items.pop_front(),
+            Order::Lifo => self.items.pop_back(),
+            Order::Priority => {
+                let at = (0..self.items.len()).min_by_key(|&at| (self.items[at].key, at))?;
+                self.items.remove(at)
+            }
+        }
+    }
+}
+
+enum Fut<'q> {
+    /// A put and its item.
+    Put(Task<Put<'q, Job>>, Job),
+    Reserve(Task<Reserve<'q, Job>>),
+    Get(Task<Get<'q, Job>>),
+    Join(Task<Join<'q, Job>>),
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Side {
+    Putter,
+    Getter,
+    Joiner,
+}
+
+/// A pending future and its wake count when it was last polled.
+struct Waiting<'q> {
+    fut: Fut<'q>,
+    seen: usize,
+    /// A join only: nothing was unfinished at some point since it started waiting
+    /// (it must have been woken, and only then).
+    released: bool,
+}
+
+impl Waiting<'_> {
+    fn wakes(&self) -> usize {
+        match &self.fut {
+            Fut::Put(t, _) => t.wakes(),
+            Fut::Reserve(t) => t.wakes(),
+            Fut::Get(t) => t.wakes(),
+            Fut::Join(t) => t.wakes(),
+        }
+    }
+
+    /// Woken since it was last polled.
+    fn woken(&self) -> bool {
+        self.wakes() > self.seen
+    }
+
+    fn side(&self) -> Side {
+        match self.fut {
+            Fut::Put(..) | Fut::Reserve(_) => Side::Putter,
+            Fut::Get(_) => Side::Getter,
+            Fut::Join(_) => Side::Joiner,
+        }
+    }
+}
+
+/// Where a property-test check is (formatted only when it fails).
+#[derive(Clone, Copy)]
+struct At<'o> {
+    step: usize,
+    /// `None` after the last one.
+    op: Option<&'o Op>,
+    /// The pending future being polled by `PollAll`.
+    waiter: Option<usize>,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.op {
+            Some(op) => write!(f, "step {} ({op:?})", self.step)?,
+            None => write!(f, "the end, after {} steps", self.step)?,
+        }
+        match self.waiter {
+            Some(n) => write!(f, ", waiter {n}"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn key_id(j: &Job) -> (u8, u32) {
+    (j.key, j.id)
+}
+
+/// Polls `w` once and checks the outcome against the model (updating it); returns
+/// whether the future completed. `first`: its first poll.
+fn poll_waiting<'q>(
+    w: &mut Waiting<'q>,
+    first: bool,
+    m: &mut Model,
+    permits: &mut Vec<PutPermit<'q, Job>>,
+    at: &At<'_>,
+) -> bool {
+    let woken = w.woken();
+    let done = match &mut w.fut {
+        Fut::Put(t, item) => match t.poll() {
+            Poll::Ready(Ok(())) => {
+                assert!(!m.shutdown && m.has_room(), "{at}: put completed");
+                m.push(*item);
+                true
+            }
+            Poll::Ready(Err(PutError(back))) => {
+                assert!(m.shutdown, "{at}: put failed before shutdown");
+                assert_eq!(key_id(&back), key_id(item), "{at}: handed back");
+                true
+            }
+            Poll::Pending => {
+                // Strict FIFO among waiters: a queued put that was not woken keeps
+                // waiting even if there is room (the slot is some woken waiter's).
+                assert!(
+                    !m.shutdown && (!m.has_room() || (!first && !woken)),
+                    "{at}: put pending"
+                );
+                false
+            }
+        },
+        Fut::Reserve(t) => match t.poll() {
+            Poll::Ready(Ok(permit)) => {
+                assert!(!m.shutdown && m.has_room(), "{at}: reserve completed");
+                m.reserved += 1;
+                permits.push(permit);
+                true
+            }
+            Poll::Ready(Err(ShutdownError)) => {
+                assert!(m.shutdown, "{at}: reserve failed before shutdown");
+                true
+            }
+            Poll::Pending => {
+                assert!(
+                    !m.shutdown && (!m.has_room() || (!first && !woken)),
+                    "{at}: reserve pending"
+                );
+                false
+            }
+        },
+        Fut::Get(t) => match t.poll() {
+            Poll::Ready(Ok(j)) => {
+                let expected = m.pop().unwrap_or_else(|| panic!("{at}: get took {j:?}"));
+                assert_eq!(key_id(&j), key_id(&expected), "{at}: get");
+                m.taken += 1;
+                true
+            }
+            Poll::Ready(Err(ShutdownError)) => {
+                assert!(m.shutdown && m.items.is_empty(), "{at}: get failed");
+                true
+            }
+            Poll::Pending => {
+                assert!(
+                    !m.shutdown && (m.items.is_empty() || (!first && !woken)),
+                    "{at}: get pending"
+                );
+                false
+            }
+        },
+        Fut::Join(t) => {
+            let ready = t.poll().is_ready();
+            // A join completes at its first poll if nothing is unfinished, later
+            // once the count reached zero (which woke it).
+            let due = if first { m.unfinished == 0 } else { w.released };
+            assert_eq!(ready, due, "{at}: join ready (woken: {woken})");
+            ready
+        }
+    };
+    w.seen = w.wakes();
+    done
+}
+
+fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
+    let q: Queue<Job> = match (order, cap) {
+        (Order::Fifo, Some(cap)) => Queue::bounded(cap),
+        (Order::Fifo, None) => Queue::unbounded(),
+        (Order::Lifo, Some(cap)) => Queue::bounded_lifo(cap),
+        (Order::Lifo, None) => Queue::unbounded_lifo(),
+        (Order::Priority, Some(cap)) => Queue::bounded_priority(cap),
+        (Order::Priority, None) => Queue::unbounded_priority(),
+    };
+    let mut m = Model {
+        order,
+        cap,
+        items: VecDeque::new(),
+        reserved: 0,
+        unfinished: 0,
+        taken: 0,
+        shutdown: false,
+    };
+    // In the order they wait in (a woken waiter that found nothing goes back).
+    let mut waiting: Vec<Waiting<'_>> = Vec::new();
+    let mut permits: Vec<PutPermit<'_, Job>> = Vec::new();
+    let mut next_id = 0u32;
+    let mut new_job = |key: u8| {
+        next_id += 1;
+        job(key, next_id)
+    };
+    for (step, op) in ops.iter().enumerate() {
+        let at = At {
+            step,
+            op: Some(op),
+            waiter: None,
+        };
+        match *op {
+            Op::TryPut(key) => {
+                let j = new_job(key);
+                match q.try_put(j) {
+                    Ok(()) => {
+                        assert!(!m.shutdown && m.has_room(), "{at}");
+                        m.push(j);
+                    }
+                    Err(TryPutError::Full(back)) => {
+                        assert!(!m.shutdown && !m.has_room(), "{at}");
+                        assert_eq!(key_id(&back), key_id(&j), "{at}");
+                    }
+                    Err(TryPutError::Shutdown(back)) => {
+                        assert!(m.shutdown, "{at}");
+                        assert_eq!(key_id(&back), key_id(&j), "{at}");
+                    }
+                }
+            }
+            Op::TryGet => {
+                let got = q.try_get();
+                match m.pop() {
+                    Some(expected) => {
+                        assert_eq!(got.map(|j| key_id(&j)), Ok(key_id(&expected)), "{at}");
+                        m.taken += 1;
+                    }
+                    None if m.shutdown => {
+                        assert_eq!(got.map(|j| key_id(&j)), Err(TryGetError::Shutdown), "{at}");
+                    }
+                    None => assert_eq!(got.map(|j| key_id(&j)), Err(TryGetError::Empty), "{at}"),
+                }
+            }
+            Op::TaskDone => {
+                let done = q.task_done();
+                if m.taken > 0 {
+                    assert_eq!(done, Ok(()), "{at}");
+                    m.taken -= 1;
+                    m.unfinished -= 1;
+                } else {
+                    assert_eq!(done, Err(TaskDoneError), "{at}");
+                }
+            }
+            Op::Shutdown => {
+                q.shutdown();
+                m.shutdown = true;
+            }
+            Op::ShutdownNow => {
+                let got: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
+                let expected: Vec<_> = std::iter::from_fn(|| m.pop()).map(|j| key_id(&j)).collect();
+                assert_eq!(got, expected, "{at}");
+                m.unfinished -= expected.len();
+                m.shutdown = true;
+            }
+            Op::PermitPut(i, key) => {
+                if !permits.is_empty() {
+                    let permit = permits.remove(i % permits.len());
+                    let j = new_job(key);
+                    permit.put(j);
+                    m.reserved -= 1;
+                    m.push(j);
+                }
+            }
+            Op::PermitDrop(i) => {
+                if !permits.is_empty() {
+                    drop(permits.remove(i % permits.len()));
+                    m.reserved -= 1;
+                }
+            }
+            Op::Reserve | Op::Put(_) | Op::Get | Op::Join => {
+                let fut = match *op {
+                    Op::Reserve => Fut::Reserve(Task::new(q.reserve())),
+                    Op::Put(key) => {
+                        let j = new_job(key);
+                        Fut::Put(Task::new(q.put(j)), j)
+                    }
+                    Op::Get => Fut::Get(Task::new(q.get())),
+                    _ => Fut::Join(Task::new(q.join())),
+                };
+                let mut w = Waiting {
+                    fut,
+                    seen: 0,
+                    released: false,
+                };
+                if !poll_waiting(&mut w, true, &mut m, &mut permits, &at) {
+                    waiting.push(w);
+                }
+            }
+            Op::DropWaiting(i) => {
+                if !waiting.is_empty() {
+                    drop(waiting.remove(i % waiting.len()));
+                }
+            }
+            Op::PollAll => {
+                let mut stay = Vec::new();
+                let mut again = Vec::new();
+                for (n, mut w) in std::mem::take(&mut waiting).into_iter().enumerate() {
+                    let woken = w.woken();
+                    if !poll_waiting(
+                        &mut w,
+                        false,
+                        &mut m,
+                        &mut permits,
+                        &At {
+                            waiter: Some(n),
+                            ..at
+                        },
+                    ) {
+                        if woken { again.push(w) } else { stay.push(w) }
+                    }
+                }
+                stay.extend(again);
+                waiting = stay;
+            }
+        }
+        if m.unfinished == 0 {
+            for w in &mut waiting {
+                w.released = true;
+            }
+        }
+        check_state(&q, &m, &waiting, &at);
+    }
+    // The end: everything dropped, nothing held, the rest comes back in order.
+    drop(waiting);
+    m.reserved -= permits.len();
+    drop(permits);
+    let end = At {
+        step: ops.len(),
+        op: None,
+        waiter: None,
+    };
+    check_state(&q, &m, &[], &end);
+    let rest: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
+    let expected: Vec<_> = std::iter::from_fn(|| m.pop()).map(|j| key_id(&j)).collect();
+    assert_eq!(rest, expected, "the end: shutdown_now");
+    assert_eq!(
+        q.unfinished_tasks(),
+        m.unfinished - expected.len(),
+        "the end"
+    );
+}
+
+/// The snapshot getters agree with the model, and no wake-up is missing: while
+/// there are items (free slots), at least as many waiting getters (putters) as could
+/// be served were woken, and they are the first ones in line; after a shutdown
+/// every getter and putter was woken; with nothing unfinished every joiner was.
+fn check_state(q: &Queue<Job>, m: &Model, waiting: &[Waiting<'_>], at: &At<'_>) {
+    assert_eq!(q.len(), m.items.len(), "{at}: len");
+    assert_eq!(q.is_empty(), m.items.is_empty(), "{at}: is_empty");
+    assert_eq!(q.is_full(), !m.has_room(), "{at}: is_full");
+    assert_eq!(q.unfinished_tasks(), m.unfinished, "{at}: unfinished_tasks");
+    assert_eq!(q.is_shutdown(), m.shutdown, "{at}: is_shutdown");
+    for w in waiting.iter().filter(|w| w.side() == Side::Joiner) {
+        assert_eq!(
+            w.woken(),
+            w.released,
+            "{at}: a join is woken exactly when nothing is unfinished"
+        );
+    }
+    for (side, available) in [
+        (Side::Getter, m.items.len()),
+        (Side::Putter, m.room()),
+        (Side::Joiner, if m.unfinished == 0 { usize::MAX } else { 0 }),
+    ] {
+        let line: Vec<bool> = waiting
+            .iter()
+            .filter(|w| w.side() == side)
+            .map(Waiting::woken)
+            .collect();
+        let woken = line.iter().filter(|w| **w).count();
+        if m.shutdown && side != Side::Joiner {
+            assert_eq!(
+                woken,
+                line.len(),
+                "{at}: {side:?}s not all woken at shutdown"
+            );
+        } else {
+            assert!(
+                woken >= available.min(line.len()),
+                "{at}: {woken} of {} {side:?}s woken, {available} could go: a lost wake-up",
+                line.len()
+            );
+            if side != Side::Joiner {
+                assert!(
+                    line.windows(2).all(|w| w[0] || !w[1]),
+                    "{at}: {side:?}s woken out of line: {line:?}"
+                );
+            }
+        }
+    }
+}
+
+/// One operation, drawn from plain numbers (cheaper to generate than a union of
+/// strategies, and shrinking still drops operations and lowers keys and indices).
+fn op() -> impl Strategy<Value = Op> {
+    // Weights: try_put 5, try_get 4, task_done 3, shutdown 1, shutdown_now 1,
+    // reserve 2, permit put 2, permit drop 1, put 3, get 3, join 1, drop 2, poll 4.
+    const WEIGHTS: [u8; 13] = [5, 4, 3, 1, 1, 2, 2, 1, 3, 3, 1, 2, 4];
+    const TOTAL: u8 = 32;
+    const _: () = {
+        let (mut sum, mut kind) = (0, 0);
+        while kind < WEIGHTS.len() {
+            sum += WEIGHTS[kind];
+            kind += 1;
+        }
+        assert!(sum == TOTAL);
+    };
+    // Few keys: many ties in priority order.
+    (0..TOTAL, 0u8..4, 0usize..8).prop_map(|(mut pick, key, i)| {
+        let mut kind = 0;
+        while pick >= WEIGHTS[kind] {
+            pick -= WEIGHTS[kind];
+            kind += 1;
+        }
+        match kind {
+            0 => Op::TryPut(key),
+            1 => Op::TryGet,
+            2 => Op::TaskDone,
+            3 => Op::Shutdown,
+            4 => Op::ShutdownNow,
+            5 => Op::Reserve,
+            6 => Op::PermitPut(i, key),
+            7 => Op::PermitDrop(i),
+            8 => Op::Put(key),
+            9 => Op::Get,
+            10 => Op::Join,
+            11 => Op::DropWaiting(i),
+            _ => Op::PollAll,
+        }
+    })
+}
+
+fn capacity() -> impl Strategy<Value = Option<usize>> {
+    prop_oneof![Just(None), (1usize..=4).prop_map(Some)]
+}
+
+const MAX_OPS: usize = if cfg!(miri) { 24 } else { 100 };
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 2000 },
+        // No regression files in the source tree; a failure prints its minimal case.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fifo_matches_a_vecdeque(cap in capacity(), ops in prop::collection::vec(op(), 0..MAX_OPS)) {
+        run_ops(Order::Fifo, cap, &ops);
+    }
+
+    #[test]
+    fn lifo_matches_a_vec(cap in capacity(), ops in prop::collection::vec(op(), 0..MAX_OPS)) {
+        run_ops(Order::Lifo, cap, &ops);
+    }
+
+    #[test]
+    fn priority_matches_a_stable_sorted_vec(
+        cap in capacity(),
+        ops in prop::collection::vec(op(), 0..MAX_OPS),
+    ) {
+        run_ops(Order::Priority, cap, &ops);
+    }
+}
