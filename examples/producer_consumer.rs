@@ -65,13 +65,22 @@ pub fn demo() -> Vec<usize> {
     pool.run_until(producer);
     pool.run(); // the consumers see the shutdown and return
 
-    let processed = Rc::try_unwrap(processed).expect("tasks are done").into_inner();
+    let processed = Rc::try_unwrap(processed)
+        .expect("tasks are done")
+        .into_inner();
     for (consumer, jobs) in processed.iter().enumerate() {
-        println!("consumer {consumer} processed {} jobs: {jobs:?}", jobs.len());
+        println!(
+            "consumer {consumer} processed {} jobs: {jobs:?}",
+            jobs.len()
+        );
     }
     let mut all: Vec<u32> = processed.iter().flatten().copied().collect();
     all.sort();
-    assert_eq!(all, (1..=JOBS).collect::<Vec<_>>(), "every job processed once");
+    assert_eq!(
+        all,
+        (1..=JOBS).collect::<Vec<_>>(),
+        "every job processed once"
+    );
     assert_eq!(queue.unfinished_tasks(), 0);
     processed.iter().map(Vec::len).collect()
 }

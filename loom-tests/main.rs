@@ -1,5 +1,5 @@
 //! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore`,
-//! `Event`, `Condvar` and `Barrier`.
+//! `Event`, `Condvar`, `Barrier` and `Queue`.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -14,7 +14,9 @@
 //! A waiter that is never woken shows up as a loom deadlock ("all threads blocked"),
 //! so "completes under `block_on`" is a checked property, not a hope.
 //! Steps that must happen in a given order across threads are sequenced with a
-//! blocking [`Signal`].
+//! blocking [`Signal`]. The queue models also count items: every item put comes
+//! out exactly once (received, drained, or handed back by a failed put or by
+//! `shutdown_now`), and no slot stays held once every permit is gone.
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 
@@ -22,6 +24,7 @@ mod barrier;
 mod condvar;
 mod event;
 mod mutex;
+mod queue;
 mod rwlock;
 mod semaphore;
 
