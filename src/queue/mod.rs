@@ -127,10 +127,12 @@ struct Lists {
 #[derive(Default)]
 struct Wakes {
     one: Option<Waker>,
+    /// Only a shutdown or a `join` release wakes more than one task.
     more: Vec<Waker>,
 }
 
 impl Wakes {
+    #[inline]
     fn push(&mut self, waker: Option<Waker>) {
         if let Some(waker) = waker {
             match self.one {
@@ -140,11 +142,19 @@ impl Wakes {
         }
     }
 
+    #[inline]
     fn wake(self) {
         if let Some(waker) = self.one {
             waker.wake();
+            if !self.more.is_empty() {
+                Self::wake_more(self.more);
+            }
         }
-        self.more.into_iter().for_each(Waker::wake);
+    }
+
+    #[cold]
+    fn wake_more(more: Vec<Waker>) {
+        more.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -170,14 +180,22 @@ impl<T> Inner<T> {
         // in, the item is queued and counted all the same.
         self.unfinished += 1;
         self.items.push(item);
-        wakes.push(self.lists.as_mut().and_then(|l| l.getters.notify_front()));
+        if let Some(lists) = &mut self.lists {
+            if lists.getters.linked() > 0 {
+                wakes.push(lists.getters.notify_front());
+            }
+        }
     }
 
     /// Takes an item and wakes a putter for the freed slot.
     fn pop(&mut self, wakes: &mut Wakes) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
-        wakes.push(self.lists.as_mut().and_then(|l| l.putters.notify_front()));
+        if let Some(lists) = &mut self.lists {
+            if lists.putters.linked() > 0 {
+                wakes.push(lists.putters.notify_front());
+            }
+        }
         Some(item)
     }
 

@@ -218,6 +218,7 @@ impl WaitQueue {
     }
 
     /// How many waiters are queued and not notified yet.
+    #[inline]
     pub(crate) fn linked(&self) -> usize {
         self.linked
     }
@@ -239,6 +240,7 @@ impl WaitQueue {
     }
 
     /// Whether the waiter `key` was notified.
+    #[inline]
     pub(crate) fn is_notified(&mut self, key: usize) -> bool {
         self.nodes.get_mut(key).waker.is_none()
     }
@@ -252,6 +254,7 @@ impl WaitQueue {
 
     /// Takes the waiter at the front off the queue and marks it notified; returns
     /// its waker, or `None` if nobody is queued.
+    #[inline]
     pub(crate) fn notify_front(&mut self) -> Option<Waker> {
         let key = self.head;
         if key == NONE {
