@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use async_patterns::sync::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrierError};
-use common::{Task, counting_waker, drop_at_pending, now, pending};
+use common::{Rng, Task, counting_waker, drop_at_pending, now, pending};
 
 /// Rounds of the threaded tests (fewer under miri, which is slow).
 const ROUNDS: usize = if cfg!(miri) { 10 } else { 100 };
@@ -221,18 +221,6 @@ fn withdrawals_in_every_order_keep_indices_unique() {
         for order in orders(parties - 1) {
             withdraw_and_refill(parties, &order);
         }
-    }
-}
-
-/// A small deterministic generator (xorshift) for the random scenarios.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use async_patterns::sync::{Condvar, Mutex, MutexGuard, MutexGuardArc};
-use common::{Task, counting_waker, drop_at_pending, now, pending};
+use common::{Rng, Task, counting_waker, drop_at_pending, now, pending};
 
 /// Items per producer in the threaded tests (fewer under miri, which is slow).
 const ITEMS: u64 = if cfg!(miri) { 20 } else { 2000 };
@@ -656,18 +656,6 @@ fn notify_all_wakes_more_waiters_than_fit_in_a_batch() {
         assert_eq!(cv.notify_all(), 0);
     }
     assert_eq!(*m.try_lock().unwrap(), 16 + 17 + 40);
-}
-
-/// A small deterministic generator (xorshift) for the random scenarios.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]

@@ -101,16 +101,10 @@ fn fifo_lifo_and_priority_order() {
 fn priority_order_holds_across_interleaved_puts_and_gets() {
     let q: Queue<Job> = Queue::unbounded_priority();
     let mut model: Vec<(u8, u32)> = Vec::new();
-    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = common::Rng(0x9e37_79b9_7f4a_7c15);
     let steps = if cfg!(miri) { 300 } else { 5000 };
     for id in 0..steps {
-        if next() % 3 == 0 {
+        if rng.below(3) == 0 {
             // Stable: the smallest key, the earliest of equal ones.
             let expected = model
                 .iter()
@@ -120,7 +114,7 @@ fn priority_order_holds_across_interleaved_puts_and_gets() {
                 .map(|at| model.remove(at));
             assert_eq!(q.try_get().ok().map(|j| (j.key, j.id)), expected);
         } else {
-            let key = (next() % 5) as u8;
+            let key = rng.below(5) as u8;
             q.try_put(job(key, id)).unwrap();
             model.push((key, id));
         }

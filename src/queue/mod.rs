@@ -28,7 +28,7 @@ use futures_core::Stream;
 
 use self::buffer::{Buffer, Heap};
 pub use self::channel::{Receiver, Sender};
-use crate::sync::waiters::WaitQueue;
+use crate::sync::waiters::{WaitQueue, WakeList};
 use crate::sync_facade::BlockingMutex;
 
 /// An async queue: asyncio's `Queue`, `LifoQueue` and `PriorityQueue` in one type.
@@ -123,41 +123,6 @@ struct Lists {
     joiners: WaitQueue,
 }
 
-/// Wakers collected under the lock, woken after it is released.
-#[derive(Default)]
-struct Wakes {
-    one: Option<Waker>,
-    /// Only a shutdown or a `join` release wakes more than one task.
-    more: Vec<Waker>,
-}
-
-impl Wakes {
-    #[inline]
-    fn push(&mut self, waker: Option<Waker>) {
-        if let Some(waker) = waker {
-            match self.one {
-                None => self.one = Some(waker),
-                Some(_) => self.more.push(waker),
-            }
-        }
-    }
-
-    #[inline]
-    fn wake(self) {
-        if let Some(waker) = self.one {
-            waker.wake();
-            if !self.more.is_empty() {
-                Self::wake_more(self.more);
-            }
-        }
-    }
-
-    #[cold]
-    fn wake_more(more: Vec<Waker>) {
-        more.into_iter().for_each(Waker::wake);
-    }
-}
-
 impl<T> Inner<T> {
     fn new(items: Buffer<T>) -> Self {
         Self {
@@ -175,7 +140,7 @@ impl<T> Inner<T> {
     }
 
     /// Puts an item (room was checked) and wakes a getter for it.
-    fn push(&mut self, item: T, wakes: &mut Wakes) {
+    fn push(&mut self, item: T, wakes: &mut WakeList) {
         // Counted first: if a priority queue's `Ord` panics while sorting the item
         // in, the item is queued and counted all the same.
         self.unfinished += 1;
@@ -188,7 +153,7 @@ impl<T> Inner<T> {
     }
 
     /// Takes an item and wakes a putter for the freed slot.
-    fn pop(&mut self, wakes: &mut Wakes) -> Option<T> {
+    fn pop(&mut self, wakes: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
         if let Some(lists) = &mut self.lists {
@@ -199,7 +164,7 @@ impl<T> Inner<T> {
         Some(item)
     }
 
-    fn finish(&mut self, n: usize, wakes: &mut Wakes) {
+    fn finish(&mut self, n: usize, wakes: &mut WakeList) {
         self.unfinished -= n;
         if self.unfinished == 0 {
             if let Some(lists) = &mut self.lists {
@@ -210,7 +175,7 @@ impl<T> Inner<T> {
         }
     }
 
-    fn wake_all_waiters(&mut self, wakes: &mut Wakes) {
+    fn wake_all_waiters(&mut self, wakes: &mut WakeList) {
         let Some(lists) = &mut self.lists else {
             return;
         };
@@ -327,8 +292,8 @@ impl<T> Queue<T> {
         Self::with_buffer(Buffer::Priority(Heap::new()), usize::MAX)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut Wakes) -> R) -> R {
-        let mut wakes = Wakes::default();
+    fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut WakeList) -> R) -> R {
+        let mut wakes = WakeList::new();
         let result = self.inner.with(|inner| f(inner, &mut wakes));
         wakes.wake();
         result
@@ -602,8 +567,7 @@ impl<T> Queue<T> {
                 return Poll::Ready(Err(PutError(item.take().unwrap())));
             }
             let ready = inner.has_room(self.cap);
-            let go = (key.is_none() && ready)
-                || wait_turn(&mut inner.lists().putters, key, ready, waker);
+            let go = (key.is_none() && ready) || inner.lists().putters.wait_turn(key, ready, waker);
             if !go {
                 return Poll::Pending;
             }
@@ -627,8 +591,7 @@ impl<T> Queue<T> {
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
         self.with(|inner, wakes| {
             let ready = inner.items.len() > 0 || inner.shutdown;
-            let go = (key.is_none() && ready)
-                || wait_turn(&mut inner.lists().getters, key, ready, waker);
+            let go = (key.is_none() && ready) || inner.lists().getters.wait_turn(key, ready, waker);
             if !go {
                 return Poll::Pending;
             }
@@ -648,36 +611,6 @@ impl<T> Queue<T> {
                     wakes.push(getters.notify_front());
                 }
             });
-        }
-    }
-}
-
-/// Shared by every waiting operation: whether the caller may go on now (`ready`
-/// says whether what it waits for is there). A queued waiter that may go leaves the
-/// list; one that may not keeps its place (or queues).
-fn wait_turn(list: &mut WaitQueue, key: &mut Option<usize>, ready: bool, waker: &Waker) -> bool {
-    match *key {
-        // Only the waiter that was woken for the item (or slot) takes it; another
-        // queued waiter polled meanwhile keeps its place in line.
-        Some(k) if ready && list.is_notified(k) => {
-            list.remove(k);
-            *key = None;
-            true
-        }
-        Some(k) if list.is_notified(k) => {
-            // Woken, but somebody was faster: wait again at the back.
-            list.remove(k);
-            *key = Some(list.push_back(waker.clone()));
-            false
-        }
-        Some(k) => {
-            list.update_waker(k, waker);
-            false
-        }
-        None if ready => true,
-        None => {
-            *key = Some(list.push_back(waker.clone()));
-            false
         }
     }
 }
@@ -756,7 +689,10 @@ impl<'a, T> Future for Reserve<'a, T> {
             }
             let ready = inner.has_room(queue.cap);
             let go = (this.key.is_none() && ready)
-                || wait_turn(&mut inner.lists().putters, &mut this.key, ready, cx.waker());
+                || inner
+                    .lists()
+                    .putters
+                    .wait_turn(&mut this.key, ready, cx.waker());
             if !go {
                 return Poll::Pending;
             }
@@ -862,21 +798,18 @@ impl<T> Future for Join<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.queue.with(|inner, _| match this.key {
-            Some(k) if inner.lists().joiners.is_notified(k) => {
-                inner.lists().joiners.remove(k);
-                this.key = None;
-                Poll::Ready(())
-            }
-            Some(k) => {
-                inner.lists().joiners.update_waker(k, cx.waker());
-                Poll::Pending
-            }
-            None if inner.unfinished == 0 => Poll::Ready(()),
-            None => {
-                this.key = Some(inner.lists().joiners.push_back(cx.waker().clone()));
-                Poll::Pending
-            }
+        this.queue.with(|inner, _| {
+            // A woken join completes even if new work arrived since (asyncio).
+            let ready = match this.key {
+                Some(k) => inner.lists().joiners.is_notified(k),
+                None => inner.unfinished == 0,
+            };
+            let go = (this.key.is_none() && ready)
+                || inner
+                    .lists()
+                    .joiners
+                    .wait_turn(&mut this.key, ready, cx.waker());
+            if go { Poll::Ready(()) } else { Poll::Pending }
         })
     }
 }

@@ -6,7 +6,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{Slab, update_waker};
+use super::waiters::{Slab, WakeList, update_waker};
 use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 
 /// A cyclic barrier: asyncio's `Barrier` (Python 3.11), with withdrawal on
@@ -34,8 +34,8 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 /// few instructions, never across a wake-up (with `std` a `std::sync::Mutex`, without
 /// it a spin lock, so on `no_std` don't call `abort` or `reset` from an interrupt
 /// handler that may preempt a task of the same core while it waits). Wakers are
-/// cloned and dropped under the lock. Slots and wake lists are reused, so a round
-/// allocates nothing in steady use.
+/// cloned and dropped under the lock. Waiting takes a reusable slot; a round of
+/// more than two tasks collects the wakers to wake in one vector when it ends.
 ///
 /// # Examples
 ///
@@ -75,8 +75,6 @@ struct State {
     /// One slot per waiting task (of the round filling now) and per task whose round
     /// ended but that has not seen it yet.
     waiters: Slab<Waiter>,
-    /// Storage for the wakers of a round that ends, kept between rounds.
-    to_wake: Vec<Waker>,
 }
 
 enum Waiter {
@@ -93,7 +91,6 @@ impl State {
             free_indices: Vec::new(),
             broken: false,
             waiters: Slab::new(),
-            to_wake: Vec::new(),
         }
     }
 
@@ -115,13 +112,13 @@ impl State {
         }
     }
 
-    /// Ends the round that is filling: its waiting tasks get `outcome`; the wakers
-    /// to wake are moved to `to_wake`, which the caller wakes after unlocking.
-    fn end_round(&mut self, outcome: fn() -> Waiter, to_wake: &mut Vec<Waker>) {
+    /// Ends the round that is filling: its waiting tasks get `outcome`; their
+    /// wakers go to `wakes`, which the caller wakes after unlocking.
+    fn end_round(&mut self, outcome: fn() -> Waiter, wakes: &mut WakeList) {
         for waiter in self.waiters.iter_mut() {
             if let Waiter::Waiting(_) = waiter {
                 if let Waiter::Waiting(waker) = core::mem::replace(waiter, outcome()) {
-                    to_wake.push(waker);
+                    wakes.push(Some(waker));
                 }
             }
         }
@@ -266,27 +263,12 @@ impl Barrier {
     }
 
     fn fail_round(&self, broken: bool) {
-        let mut to_wake = self.with_state(|state| {
-            let mut to_wake = core::mem::take(&mut state.to_wake);
-            state.end_round(|| Waiter::Failed, &mut to_wake);
-            state.broken = broken;
-            to_wake
-        });
-        self.wake(&mut to_wake);
-    }
-
-    /// Wakes `to_wake` (outside the lock) and keeps its storage for the next round.
-    fn wake(&self, to_wake: &mut Vec<Waker>) {
-        if to_wake.capacity() == 0 {
-            return;
-        }
-        to_wake.drain(..).for_each(Waker::wake);
-        let storage = core::mem::take(to_wake);
+        let mut wakes = WakeList::new();
         self.with_state(|state| {
-            if state.to_wake.capacity() == 0 {
-                state.to_wake = storage;
-            }
+            state.end_round(|| Waiter::Failed, &mut wakes);
+            state.broken = broken;
         });
+        wakes.wake();
     }
 }
 
@@ -362,7 +344,7 @@ impl Future for BarrierWait<'_> {
         let this = self.get_mut();
         let barrier = this.barrier;
         let parties = barrier.parties;
-        let mut to_wake = Vec::new();
+        let mut wakes = WakeList::new();
         if let Arrival::Done = this.arrival {
             panic!("BarrierWait polled after completion");
         }
@@ -377,8 +359,7 @@ impl Future for BarrierWait<'_> {
                 state.arrived += 1;
                 if state.arrived == parties {
                     debug_assert_eq!(index, parties - 1);
-                    to_wake = core::mem::take(&mut state.to_wake);
-                    state.end_round(|| Waiter::Passed, &mut to_wake);
+                    state.end_round(|| Waiter::Passed, &mut wakes);
                     this.arrival = Arrival::Done;
                     return Poll::Ready(Ok(BarrierWaitResult {
                         index,
@@ -409,7 +390,7 @@ impl Future for BarrierWait<'_> {
                 }
             },
         });
-        barrier.wake(&mut to_wake);
+        wakes.wake();
         poll
     }
 }

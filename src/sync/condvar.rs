@@ -4,14 +4,12 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-
-use alloc::vec::Vec;
+use core::task::{Context, Poll};
 
 use super::mutex::{Lock, MutexGuard};
 #[cfg(target_has_atomic = "ptr")]
 use super::mutex::{LockArc, MutexGuardArc};
-use super::waiters::{WaitQueue, WakeBatch};
+use super::waiters::{WaitQueue, WakeList};
 use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// A condition variable: asyncio's `Condition`, paired with a [`Mutex`](super::Mutex).
@@ -131,8 +129,7 @@ impl Condvar {
 
     #[cold]
     fn notify_slow(&self, n: usize) -> usize {
-        let mut batch = WakeBatch::new();
-        let mut overflow = Vec::new();
+        let mut wakes = WakeList::new();
         let notified = self.queue().with(|queue| {
             let mut notified = 0;
             while notified < n {
@@ -140,17 +137,12 @@ impl Condvar {
                     break;
                 };
                 notified += 1;
-                if batch.is_full() {
-                    overflow.push(waker);
-                } else {
-                    batch.push(waker);
-                }
+                wakes.push(Some(waker));
             }
             self.waiting.store(queue.linked(), Ordering::Relaxed);
             notified
         });
-        batch.wake_all();
-        overflow.into_iter().for_each(Waker::wake);
+        wakes.wake();
         notified
     }
 

@@ -5,7 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{Slab, WakeBatch, update_waker};
+use super::waiters::{Slab, WakeList, update_waker};
 use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// The flag is set.
@@ -37,7 +37,8 @@ const GENERATION: usize = 4;
 /// held for a few instructions, never across a wake-up (with `std` a
 /// `std::sync::Mutex`, without it a spin lock, so on `no_std` don't call `set` from
 /// an interrupt handler that may preempt a task of the same core while it starts or
-/// drops a wait). Wakers are cloned and dropped under the lock.
+/// drops a wait). Wakers are cloned and dropped under the lock; a `set` that
+/// releases more than one task collects their wakers in a vector.
 ///
 /// # Examples
 ///
@@ -125,16 +126,14 @@ impl Event {
     /// so each registered waiter is either woken here or sees the new generation.
     #[cold]
     fn set_and_wake(&self) {
-        let list = self.list();
-        let mut batch = WakeBatch::new();
-        let mut overflow = None;
-        let single = list.with(|waiters| {
+        let mut wakes = WakeList::new();
+        self.list().with(|waiters| {
             // Under the lock only `clear` (the `SET` bit) and `set` itself change
             // the state, and `WAITERS` stays set until a `set` empties the list.
             let mut s = self.state.load(Ordering::Relaxed);
             loop {
                 if s & SET != 0 {
-                    return None;
+                    return;
                 }
                 let next = (s.wrapping_add(GENERATION) | SET) & !WAITERS;
                 match self
@@ -145,29 +144,11 @@ impl Event {
                     Err(actual) => s = actual,
                 }
             }
-            match waiters.len() {
-                // The common case of a signal between two tasks.
-                1 => waiters.drain().next().map(|waiter| waiter.waker),
-                n if n <= WakeBatch::CAPACITY => {
-                    waiters.drain().for_each(|waiter| batch.push(waiter.waker));
-                    None
-                }
-                // Too many to hold on the stack: wake them from the storage itself,
-                // outside the lock, and hand the storage back afterwards.
-                _ => {
-                    overflow = Some(waiters.take());
-                    None
-                }
-            }
+            waiters
+                .drain()
+                .for_each(|waiter| wakes.push(Some(waiter.waker)));
         });
-        if let Some(waker) = single {
-            waker.wake();
-        }
-        batch.wake_all();
-        if let Some(mut all) = overflow {
-            all.drain().for_each(|waiter| waiter.waker.wake());
-            list.with(|waiters| waiters.restore_storage(all));
-        }
+        wakes.wake();
     }
 
     /// Lowers the flag. Tasks released by an earlier `set` still complete.

@@ -42,6 +42,49 @@ impl WakeBatch {
     }
 }
 
+/// Wakers collected under a lock and woken after it is released, for the
+/// primitives that wake everything they collected in one go. The first waker is
+/// held inline, so the common case (one task to wake) allocates nothing.
+#[derive(Default)]
+pub(crate) struct WakeList {
+    one: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl WakeList {
+    pub(crate) const fn new() -> Self {
+        Self {
+            one: None,
+            more: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            match self.one {
+                None => self.one = Some(waker),
+                Some(_) => self.more.push(waker),
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn wake(self) {
+        if let Some(waker) = self.one {
+            waker.wake();
+            if !self.more.is_empty() {
+                Self::wake_more(self.more);
+            }
+        }
+    }
+
+    #[cold]
+    fn wake_more(more: Vec<Waker>) {
+        more.into_iter().for_each(Waker::wake);
+    }
+}
+
 /// Stores `waker` in `slot` unless the waker there already wakes the same task.
 pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker) {
     if !slot.will_wake(waker) {
@@ -158,23 +201,6 @@ impl<T> Slab<T> {
             Entry::Free(_) => None,
         })
     }
-
-    /// Moves every value out into a new slab, leaving this one empty (without
-    /// storage).
-    pub(crate) fn take(&mut self) -> Self {
-        core::mem::replace(self, Self::new())
-    }
-
-    /// Gives `spare` (an empty slab that was taken out) its storage back to this one
-    /// if this one has none.
-    pub(crate) fn restore_storage(&mut self, spare: Self) {
-        debug_assert_eq!(spare.len, 0);
-        if self.entries.capacity() == 0 && self.len == 0 {
-            let mut entries = spare.entries;
-            entries.clear();
-            self.entries = entries;
-        }
-    }
 }
 
 /// A FIFO queue of waiting tasks with O(1) removal from anywhere: a doubly linked
@@ -264,6 +290,41 @@ impl WaitQueue {
         self.nodes.get_mut(key).waker.take()
     }
 
+    /// One poll of a waiter that may go once `ready` (what it waits for is there):
+    /// returns whether it goes now. Only a notified waiter, or a newcomer (`key` is
+    /// `None`), may go; a queued waiter polled meanwhile keeps its place, and a
+    /// notified one that finds nothing ready queues again at the back. `key` tracks
+    /// the waiter's place.
+    pub(crate) fn wait_turn(
+        &mut self,
+        key: &mut Option<usize>,
+        ready: bool,
+        waker: &Waker,
+    ) -> bool {
+        match *key {
+            Some(k) if ready && self.is_notified(k) => {
+                self.remove(k);
+                *key = None;
+                true
+            }
+            Some(k) if self.is_notified(k) => {
+                // Woken, but somebody was faster: wait again at the back.
+                self.remove(k);
+                *key = Some(self.push_back(waker.clone()));
+                false
+            }
+            Some(k) => {
+                self.update_waker(k, waker);
+                false
+            }
+            None if ready => true,
+            None => {
+                *key = Some(self.push_back(waker.clone()));
+                false
+            }
+        }
+    }
+
     /// Removes the waiter `key` (queued or notified); returns whether it had been
     /// notified.
     pub(crate) fn remove(&mut self, key: usize) -> bool {
@@ -351,12 +412,9 @@ mod tests {
             slab.remove(key);
         }
         assert_eq!(slab.insert(9), 0);
-        let taken = slab.take();
+        assert_eq!(slab.drain().collect::<Vec<_>>(), [9]);
         assert_eq!(slab.len(), 0);
-        let mut taken = taken;
-        assert_eq!(taken.drain().collect::<Vec<_>>(), [9]);
-        slab.restore_storage(taken);
-        assert!(slab.entries.capacity() > 0);
+        assert!(slab.entries.capacity() > 0, "draining keeps the storage");
     }
 
     #[test]

@@ -156,3 +156,16 @@ pub fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static
         }
     }
 }
+
+/// A small deterministic generator (xorshift) for the random scenarios.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value, below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
