@@ -24,6 +24,7 @@ impl<T> Buffer<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, item: T) {
         match self {
             Self::Fifo(items) => items.push_back(item),
@@ -32,6 +33,7 @@ impl<T> Buffer<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
             Self::Fifo(items) => items.pop_front(),

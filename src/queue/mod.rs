@@ -140,6 +140,7 @@ impl<T> Inner<T> {
     }
 
     /// Puts an item (room was checked) and wakes a getter for it.
+    #[inline]
     fn push(&mut self, item: T, wakes: &mut WakeList) {
         // Counted first: if a priority queue's `Ord` panics while sorting the item
         // in, the item is queued and counted all the same.
@@ -153,6 +154,7 @@ impl<T> Inner<T> {
     }
 
     /// Takes an item and wakes a putter for the freed slot.
+    #[inline]
     fn pop(&mut self, wakes: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
