@@ -89,9 +89,12 @@ extern crate alloc;
 #[cfg(any(feature = "std", loom))]
 extern crate std;
 
+pub mod future;
 pub mod queue;
 pub mod sync;
 mod sync_facade;
+pub mod task;
+pub mod time;
 
 /// Aborts the process: used where continuing would break an invariant (a counter
 /// about to wrap). Without `std`, a panic while panicking aborts.

@@ -31,6 +31,16 @@ pub(crate) use portable_atomic_util::Arc;
 #[cfg(target_has_atomic = "ptr")]
 pub(crate) use alloc::sync::Arc as PublicArc;
 
+/// A number that changes from call to call (a relaxed counter, load and store only,
+/// so every target has it; a lost update under a race only repeats a number): where
+/// `race` and `select` start polling, so that fresh calls in a loop take turns.
+pub(crate) fn next_seed() -> usize {
+    static SEED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+    let seed = SEED.load(core::sync::atomic::Ordering::Relaxed);
+    SEED.store(seed.wrapping_add(1), core::sync::atomic::Ordering::Relaxed);
+    seed
+}
+
 // ---------------------------------------------------------------------------
 // const fn that stays const except under loom (loom's types have no const `new`)
 // ---------------------------------------------------------------------------

@@ -142,6 +142,17 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Inserts the value `make` builds from the key it will get.
+    pub(crate) fn insert_with(&mut self, make: impl FnOnce(usize) -> T) -> usize {
+        let key = match self.free {
+            NONE => self.entries.len(),
+            key => key,
+        };
+        let inserted = self.insert(make(key));
+        debug_assert_eq!(inserted, key);
+        inserted
+    }
+
     /// The value in slot `key`, if that slot is in use.
     pub(crate) fn get(&mut self, key: usize) -> Option<&mut T> {
         match self.entries.get_mut(key) {

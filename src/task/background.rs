@@ -1,0 +1,267 @@
+//! [`BackgroundTasks`]: spawned tasks kept track of until they finish.
+
+use alloc::boxed::Box;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use super::spawn::{JoinHandle, Spawn, task};
+use crate::sync::waiters::{Slab, WakeList, update_waker};
+use crate::sync_facade::{Arc, BlockingMutex};
+
+type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
+
+/// Background tasks, spawned on an executor you provide and tracked until they
+/// finish: asyncio's "keep a reference to background tasks" pattern, with the
+/// bookkeeping done for you.
+///
+/// [`spawn`](Self::spawn) starts a task and returns its [`JoinHandle`] (which you
+/// may drop: the task is tracked here either way). A task leaves the set by itself
+/// when it finishes, is aborted, or is dropped by its executor, so the set never
+/// grows with finished work. [`join`](Self::join) waits until the set is empty,
+/// [`cancel_all`](Self::cancel_all) aborts every task in it, and
+/// [`shutdown`](Self::shutdown) does both.
+///
+/// Dropping the `BackgroundTasks` leaves its tasks running (they are background
+/// tasks); call [`shutdown`](Self::shutdown) to stop them.
+///
+/// ```
+/// use async_patterns::task::BackgroundTasks;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// # let ex = async_executor::Executor::new();
+/// # futures_lite::future::block_on(ex.run(async {
+/// let tasks = BackgroundTasks::new(|fut| ex.spawn(fut).detach());
+/// let done = Arc::new(AtomicUsize::new(0));
+/// for _ in 0..3 {
+///     let done = Arc::clone(&done);
+///     drop(tasks.spawn(async move { done.fetch_add(1, Ordering::SeqCst); }));
+/// }
+/// tasks.join().await; // every task has finished
+/// assert_eq!(done.load(Ordering::SeqCst), 3);
+/// assert!(tasks.is_empty());
+/// # }));
+/// ```
+pub struct BackgroundTasks<S> {
+    spawner: S,
+    registry: Arc<Registry>,
+}
+
+struct Registry {
+    state: BlockingMutex<RegistryState>,
+}
+
+struct RegistryState {
+    /// One abort per task that has not finished.
+    tasks: Slab<AbortFn>,
+    /// Tasks waiting in `join`: `Some(waker)` while waiting, `None` once woken.
+    joiners: Slab<Option<Waker>>,
+}
+
+/// Owned by the task's future: removes the task from the registry when the future
+/// finishes or is dropped.
+struct Leave {
+    registry: Arc<Registry>,
+    key: usize,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        let mut wakes = WakeList::new();
+        self.registry.state.with(|state| {
+            drop(state.tasks.remove(self.key));
+            if state.tasks.len() == 0 {
+                state.joiners.iter_mut().for_each(|w| wakes.push(w.take()));
+            }
+        });
+        wakes.wake();
+    }
+}
+
+impl<S: Spawn> BackgroundTasks<S> {
+    /// An empty set that spawns on `spawner`.
+    pub fn new(spawner: S) -> Self {
+        Self {
+            spawner,
+            registry: Arc::new(Registry {
+                state: BlockingMutex::new(RegistryState {
+                    tasks: Slab::new(),
+                    joiners: Slab::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Spawns `future` as a tracked task. The handle gives its output; dropping the
+    /// handle detaches it as usual, and the task stays tracked here.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let placeholder: AbortFn = Box::new(|| None);
+        let key = self
+            .registry
+            .state
+            .with(|state| state.tasks.insert(placeholder));
+        let leave = Leave {
+            registry: Arc::clone(&self.registry),
+            key,
+        };
+        let (handle, task) = task(async move {
+            let _leave = leave;
+            future.await
+        });
+        // Registered before the task can run, so its `Leave` finds the real entry.
+        let abort = handle.abort_fn();
+        self.registry
+            .state
+            .with(|state| *state.tasks.get_mut(key) = abort);
+        self.spawner.spawn_boxed(task);
+        handle
+    }
+}
+
+impl<S> BackgroundTasks<S> {
+    /// Tasks spawned and not finished yet.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.registry.state.with(|state| state.tasks.len())
+    }
+
+    /// Whether every spawned task has finished.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Aborts every task in the set (see [`JoinHandle::abort`]): each one's future
+    /// is dropped at its next poll, and it leaves the set then.
+    pub fn cancel_all(&self) {
+        let mut wakes = WakeList::new();
+        self.registry.state.with(|state| {
+            for abort in state.tasks.iter_mut() {
+                wakes.push(abort());
+            }
+        });
+        wakes.wake();
+    }
+
+    /// A future that resolves once the set is empty: every task spawned so far
+    /// (and any spawned while it waits) has finished or been cancelled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it only removes its waker.
+    pub fn join(&self) -> Join<'_> {
+        Join {
+            registry: &self.registry,
+            key: None,
+        }
+    }
+
+    /// Aborts every task, then waits until all of them are gone (asyncio's
+    /// "cancel the background tasks and wait for them" at shutdown). The abort
+    /// happens at the first poll.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it after its first poll leaves the tasks aborted; dropping it before
+    /// does nothing.
+    pub fn shutdown(&self) -> Shutdown<'_, S> {
+        Shutdown {
+            tasks: self,
+            join: None,
+        }
+    }
+}
+
+impl<S> fmt::Debug for BackgroundTasks<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackgroundTasks")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Future of [`BackgroundTasks::join`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Join<'a> {
+    registry: &'a Registry,
+    key: Option<usize>,
+}
+
+impl Future for Join<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.registry.state.with(|state| {
+            let woken = this.key.is_some_and(|k| state.joiners.get_mut(k).is_none());
+            if woken || state.tasks.len() == 0 {
+                if let Some(k) = this.key.take() {
+                    drop(state.joiners.remove(k));
+                }
+                return Poll::Ready(());
+            }
+            match this.key {
+                Some(k) => {
+                    let slot = state.joiners.get_mut(k);
+                    match slot {
+                        Some(waker) => update_waker(waker, cx.waker()),
+                        None => *slot = Some(cx.waker().clone()),
+                    }
+                }
+                None => this.key = Some(state.joiners.insert(Some(cx.waker().clone()))),
+            }
+            Poll::Pending
+        })
+    }
+}
+
+impl Drop for Join<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key {
+            self.registry
+                .state
+                .with(|state| drop(state.joiners.remove(k)));
+        }
+    }
+}
+
+impl fmt::Debug for Join<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join").finish_non_exhaustive()
+    }
+}
+
+/// Future of [`BackgroundTasks::shutdown`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Shutdown<'a, S> {
+    tasks: &'a BackgroundTasks<S>,
+    join: Option<Join<'a>>,
+}
+
+impl<S> Future for Shutdown<'_, S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let tasks = this.tasks;
+        let join = this.join.get_or_insert_with(|| {
+            tasks.cancel_all();
+            tasks.join()
+        });
+        Pin::new(join).poll(cx)
+    }
+}
+
+impl<S> fmt::Debug for Shutdown<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("started", &self.join.is_some())
+            .finish_non_exhaustive()
+    }
+}

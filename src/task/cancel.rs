@@ -1,0 +1,497 @@
+//! [`CancellationToken`]: cooperative cancellation shared by clones and inherited by
+//! child tokens.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+
+use crate::sync::waiters::{Slab, WakeList, update_waker};
+use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
+
+/// A token that asks work to stop: cooperative cancellation, asyncio's
+/// `task.cancel()` for code that wants to clean up before it returns.
+///
+/// Clones share one cancellation state: [`cancel`](Self::cancel) on any clone
+/// cancels them all and wakes every task waiting in
+/// [`cancelled`](Self::cancelled). A [`child_token`](Self::child_token) is cancelled
+/// with its parent (and with the parent's parent, and so on), never the other way
+/// round. Cancellation is final.
+///
+/// Where `asyncio` raises `CancelledError` inside the task, the Rust ways are to drop
+/// the future (hard cancellation, see [`JoinHandle::abort`](super::JoinHandle::abort))
+/// or to let the work watch a token (this type), which lets it run async cleanup
+/// first.
+///
+/// Works without `std` (it needs only `alloc` and atomics).
+///
+/// # Memory
+///
+/// A parent keeps a slot per child token that is still alive; the slot is freed when
+/// the child is cancelled or when its last clone (and the last token of its own
+/// subtree) is dropped, so short-lived children do not pile up in a long-lived
+/// parent.
+///
+/// # Examples
+///
+/// ```
+/// use async_patterns::task::CancellationToken;
+///
+/// # futures_lite::future::block_on(async {
+/// let token = CancellationToken::new();
+/// let worker = {
+///     let token = token.child_token();
+///     async move {
+///         let mut rounds = 0;
+///         while !token.is_cancelled() {
+///             rounds += 1;
+///             if rounds == 3 {
+///                 break;
+///             }
+///         }
+///         token.cancelled().await; // waits until the parent cancels
+///         "cleaned up"
+///     }
+/// };
+/// let stopper = async { token.cancel() };
+/// let (out, ()) = futures_lite::future::zip(worker, stopper).await;
+/// assert_eq!(out, "cleaned up");
+/// # });
+/// ```
+pub struct CancellationToken {
+    node: Arc<Node>,
+}
+
+struct Node {
+    /// Set once, with `state` locked; read without the lock by `is_cancelled`.
+    cancelled: AtomicBool,
+    state: BlockingMutex<NodeState>,
+}
+
+struct NodeState {
+    /// Live `CancellationToken`s (clones) of this node.
+    handles: usize,
+    /// Tasks waiting in `cancelled()`; drained (and never filled again) by `cancel`.
+    waiters: Slab<Waker>,
+    /// Child nodes still attached (a child detaches when it is cancelled, or when
+    /// its handles and its own children are all gone).
+    children: Slab<Arc<Node>>,
+    /// The parent and this node's slot in the parent's `children`.
+    parent: Option<(Arc<Node>, usize)>,
+}
+
+impl NodeState {
+    /// Nothing can reach this node any more except through its parent's cancel.
+    fn unreferenced(&self) -> bool {
+        self.handles == 0 && self.children.len() == 0
+    }
+}
+
+impl Node {
+    fn new(parent: Option<(Arc<Node>, usize)>, cancelled: bool) -> Self {
+        Self {
+            cancelled: AtomicBool::new(cancelled),
+            state: BlockingMutex::new(NodeState {
+                handles: 1,
+                waiters: Slab::new(),
+                children: Slab::new(),
+                parent,
+            }),
+        }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// Cancels `node` and its whole subtree: every waiter is woken, every descendant is
+/// cancelled, and `node` leaves its parent's list. No two nodes are ever locked at
+/// once.
+fn cancel(node: &Arc<Node>) {
+    if node.is_cancelled() {
+        return;
+    }
+    let mut pending: Vec<Arc<Node>> = Vec::new();
+    let mut wakes = WakeList::new();
+    let parent = node.state.with(|state| {
+        if node.cancelled.load(Ordering::Relaxed) {
+            return None;
+        }
+        node.cancelled.store(true, Ordering::Release);
+        state.waiters.drain().for_each(|w| wakes.push(Some(w)));
+        pending.extend(state.children.drain());
+        state.parent.take()
+    });
+    wakes.wake();
+    if let Some((parent, slot)) = parent {
+        detach(parent, slot);
+    }
+    // The subtree: each child's own parent link points at a cancelled node, so it
+    // is only dropped, not detached.
+    while let Some(child) = pending.pop() {
+        let mut wakes = WakeList::new();
+        child.state.with(|state| {
+            if child.cancelled.load(Ordering::Relaxed) {
+                return;
+            }
+            child.cancelled.store(true, Ordering::Release);
+            state.waiters.drain().for_each(|w| wakes.push(Some(w)));
+            pending.extend(state.children.drain());
+            drop(state.parent.take());
+        });
+        wakes.wake();
+    }
+}
+
+/// Removes slot `slot` from `parent`'s children, and walks up while that leaves a
+/// parent with neither handles nor children.
+fn detach(mut parent: Arc<Node>, mut slot: usize) {
+    loop {
+        let next = parent.state.with(|state| {
+            if parent.cancelled.load(Ordering::Relaxed) {
+                // A cancelled parent drained its children already.
+                return None;
+            }
+            drop(state.children.remove(slot));
+            if state.unreferenced() {
+                state.parent.take()
+            } else {
+                None
+            }
+        });
+        match next {
+            Some((grandparent, parent_slot)) => {
+                parent = grandparent;
+                slot = parent_slot;
+            }
+            None => return,
+        }
+    }
+}
+
+impl CancellationToken {
+    /// A new token, not cancelled, without a parent.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            node: Arc::new(Node::new(None, false)),
+        }
+    }
+
+    /// Cancels this token, its clones and all its child tokens, and wakes every task
+    /// waiting in [`cancelled`](Self::cancelled). Calling it again does nothing.
+    pub fn cancel(&self) {
+        cancel(&self.node);
+    }
+
+    /// Whether the token is cancelled (by [`cancel`](Self::cancel) on it, a clone or
+    /// an ancestor). One atomic load.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.node.is_cancelled()
+    }
+
+    /// A future that resolves once the token is cancelled (at once if it already
+    /// is).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future removes its waker; it holds nothing else.
+    pub fn cancelled(&self) -> WaitForCancellation<'_> {
+        WaitForCancellation {
+            node: &self.node,
+            key: None,
+        }
+    }
+
+    /// [`cancelled`](Self::cancelled) holding a clone of the token instead of a
+    /// borrow, for futures that must be `'static`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`cancelled`](Self::cancelled).
+    pub fn cancelled_owned(self) -> WaitForCancellationOwned {
+        WaitForCancellationOwned {
+            token: self,
+            key: None,
+        }
+    }
+
+    /// A new token that is cancelled when this one is, and can be cancelled on its
+    /// own without affecting this one. A child of a cancelled token is born
+    /// cancelled.
+    #[must_use]
+    pub fn child_token(&self) -> CancellationToken {
+        let parent = &self.node;
+        let child = parent.state.with(|state| {
+            if parent.cancelled.load(Ordering::Relaxed) {
+                return Arc::new(Node::new(None, true));
+            }
+            // The child's slot is its index in `children`; `Slab::insert` returns
+            // it, so insert a placeholder-free node by reserving the key first.
+            let key = state
+                .children
+                .insert_with(|key| Arc::new(Node::new(Some((Arc::clone(parent), key)), false)));
+            Arc::clone(state.children.get_mut(key))
+        });
+        CancellationToken { node: child }
+    }
+
+    /// Runs `future` unless the token is cancelled first: `Some(output)` if it
+    /// finished, `None` if the token was cancelled (the future is dropped then).
+    /// Cancellation is checked before each poll of `future`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops `future`.
+    pub fn run_until_cancelled<F: Future>(&self, future: F) -> RunUntilCancelled<'_, F> {
+        RunUntilCancelled {
+            cancelled: self.cancelled(),
+            future,
+        }
+    }
+
+    /// [`run_until_cancelled`](Self::run_until_cancelled) holding a clone of the
+    /// token, for futures that must be `'static`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops `future`.
+    pub fn run_until_cancelled_owned<F: Future>(self, future: F) -> RunUntilCancelledOwned<F> {
+        RunUntilCancelledOwned {
+            cancelled: self.cancelled_owned(),
+            future,
+        }
+    }
+
+    /// A guard that cancels the token when dropped, unless it is
+    /// [`disarm`](DropGuard::disarm)ed: ties the lifetime of work to a scope.
+    #[must_use = "dropping the guard at once cancels the token"]
+    pub fn drop_guard(self) -> DropGuard {
+        DropGuard { token: Some(self) }
+    }
+}
+
+impl Default for CancellationToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for CancellationToken {
+    fn clone(&self) -> Self {
+        self.node.state.with(|state| state.handles += 1);
+        Self {
+            node: Arc::clone(&self.node),
+        }
+    }
+}
+
+impl Drop for CancellationToken {
+    fn drop(&mut self) {
+        let parent = self.node.state.with(|state| {
+            state.handles -= 1;
+            if state.unreferenced() {
+                state.parent.take()
+            } else {
+                None
+            }
+        });
+        if let Some((parent, slot)) = parent {
+            detach(parent, slot);
+        }
+    }
+}
+
+impl fmt::Debug for CancellationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancellationToken")
+            .field("is_cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// The engine of both wait futures: `key` is the waiter's slot once it registered.
+fn poll_cancelled(node: &Node, key: &mut Option<usize>, waker: &Waker) -> Poll<()> {
+    if node.is_cancelled() {
+        *key = None;
+        return Poll::Ready(());
+    }
+    node.state.with(|state| {
+        if node.cancelled.load(Ordering::Relaxed) {
+            // `cancel` drained the slab, our slot included.
+            *key = None;
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) => update_waker(state.waiters.get_mut(k), waker),
+            None => *key = Some(state.waiters.insert(waker.clone())),
+        }
+        Poll::Pending
+    })
+}
+
+fn drop_waiter(node: &Node, key: Option<usize>) {
+    if let Some(k) = key {
+        node.state.with(|state| {
+            if !node.cancelled.load(Ordering::Relaxed) {
+                drop(state.waiters.remove(k));
+            }
+        });
+    }
+}
+
+/// Future of [`CancellationToken::cancelled`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitForCancellation<'a> {
+    node: &'a Arc<Node>,
+    key: Option<usize>,
+}
+
+impl Future for WaitForCancellation<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        poll_cancelled(this.node, &mut this.key, cx.waker())
+    }
+}
+
+impl Drop for WaitForCancellation<'_> {
+    fn drop(&mut self) {
+        drop_waiter(self.node, self.key);
+    }
+}
+
+impl fmt::Debug for WaitForCancellation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitForCancellation")
+            .field("is_cancelled", &self.node.is_cancelled())
+            .finish()
+    }
+}
+
+/// Future of [`CancellationToken::cancelled_owned`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitForCancellationOwned {
+    token: CancellationToken,
+    key: Option<usize>,
+}
+
+impl Future for WaitForCancellationOwned {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        poll_cancelled(&this.token.node, &mut this.key, cx.waker())
+    }
+}
+
+impl Drop for WaitForCancellationOwned {
+    fn drop(&mut self) {
+        drop_waiter(&self.token.node, self.key);
+    }
+}
+
+impl fmt::Debug for WaitForCancellationOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitForCancellationOwned")
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+pin_project! {
+    /// Future of [`CancellationToken::run_until_cancelled`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct RunUntilCancelled<'a, F> {
+        cancelled: WaitForCancellation<'a>,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for RunUntilCancelled<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if Pin::new(this.cancelled).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        this.future.poll(cx).map(Some)
+    }
+}
+
+impl<F> fmt::Debug for RunUntilCancelled<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunUntilCancelled")
+            .field("is_cancelled", &self.cancelled.node.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// Future of [`CancellationToken::run_until_cancelled_owned`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct RunUntilCancelledOwned<F> {
+        cancelled: WaitForCancellationOwned,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for RunUntilCancelledOwned<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if Pin::new(this.cancelled).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        this.future.poll(cx).map(Some)
+    }
+}
+
+impl<F> fmt::Debug for RunUntilCancelledOwned<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunUntilCancelledOwned")
+            .field("token", &self.cancelled.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cancels its token when dropped; see [`CancellationToken::drop_guard`].
+#[must_use = "dropping the guard at once cancels the token"]
+pub struct DropGuard {
+    token: Option<CancellationToken>,
+}
+
+impl DropGuard {
+    /// Gives the token back without cancelling it.
+    pub fn disarm(mut self) -> CancellationToken {
+        self.token
+            .take()
+            .expect("a DropGuard holds its token until disarmed or dropped")
+    }
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if let Some(token) = &self.token {
+            token.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for DropGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DropGuard")
+            .field("token", &self.token)
+            .finish()
+    }
+}

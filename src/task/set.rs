@@ -1,0 +1,454 @@
+//! [`TaskSet`]: an owner-driven set of futures that polls only the ones that woke.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::task::Wake;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+
+use crate::sync::waiters::update_waker;
+use crate::sync_facade::{AtomicBool, BlockingMutex, Ordering, PublicArc};
+
+/// How many futures one poll of the set polls without an output before it yields
+/// to the executor (it wakes itself, so nothing is lost): a future that wakes itself
+/// every time cannot keep the set's owner from returning.
+const POLL_BUDGET: usize = 32;
+
+/// A set of futures of one type, driven by its owner: asyncio's `wait` and the
+/// structured half of its task groups.
+///
+/// [`push`](Self::push) adds a future; [`join_next`](Self::join_next) runs them all
+/// until one finishes and returns its output, the others staying in the set. The
+/// futures run inside the owner's task (no executor needed; use
+/// [`BackgroundTasks`](super::BackgroundTasks) for tasks of their own), concurrently
+/// but not in parallel. Dropping the set, or [`cancel_all`](Self::cancel_all), drops
+/// every future still in it, which cancels them.
+///
+/// Each future gets its own waker: a wake queues that future only, so one
+/// completion costs the same whatever the size of the set (like `futures`'
+/// `FuturesUnordered`). Futures of different types go in as
+/// `Pin<Box<dyn Future<Output = T> + Send>>`.
+///
+/// # asyncio.wait
+///
+/// `FIRST_COMPLETED`: take the first output, keep the rest running.
+///
+/// ```
+/// use async_patterns::future::yield_now;
+/// use async_patterns::task::TaskSet;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut set = TaskSet::new();
+/// for n in [3, 1, 2] {
+///     set.push(async move {
+///         for _ in 0..n {
+///             yield_now().await;
+///         }
+///         n
+///     });
+/// }
+/// assert_eq!(set.join_next().await, Some(1)); // the quickest
+/// assert_eq!(set.len(), 2); // the others are still running
+/// # });
+/// ```
+///
+/// `FIRST_EXCEPTION`: stop at the first error, cancelling the rest.
+///
+/// ```
+/// use async_patterns::task::TaskSet;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut set: TaskSet<_> = (0..5)
+///     .map(|n| async move { if n == 3 { Err(n) } else { Ok(n) } })
+///     .collect();
+/// let mut done = Vec::new();
+/// while let Some(result) = set.join_next().await {
+///     match result {
+///         Ok(n) => done.push(n),
+///         Err(failed) => {
+///             set.cancel_all(); // the remaining futures are dropped
+///             assert_eq!(failed, 3);
+///             break;
+///         }
+///     }
+/// }
+/// assert!(set.is_empty());
+/// # });
+/// ```
+///
+/// `ALL_COMPLETED`: every output, in the order they finished.
+///
+/// ```
+/// use async_patterns::task::TaskSet;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut set: TaskSet<_> = (1..=3).map(|n| async move { n * 10 }).collect();
+/// let mut all = set.join_all().await;
+/// all.sort();
+/// assert_eq!(all, [10, 20, 30]);
+/// # });
+/// ```
+pub struct TaskSet<F> {
+    /// Slots by index; a freed slot (no future) is reused together with its waker.
+    slots: Vec<Slot<F>>,
+    /// Indices of free slots.
+    free: Vec<usize>,
+    /// Futures in the set.
+    len: usize,
+    /// The id the next `push` returns.
+    next_id: usize,
+    /// Slots queued by the owner itself (new futures), read without locking.
+    local: VecDeque<usize>,
+    /// Slots queued by wakers, and the owner's waker.
+    ready: PublicArc<Ready>,
+}
+
+struct Slot<F> {
+    future: Option<Pin<Box<F>>>,
+    id: usize,
+    node: PublicArc<Node>,
+    /// A waker of `node`, made once per slot: polling clones nothing.
+    waker: Waker,
+}
+
+/// What a future's waker points at.
+struct Node {
+    index: usize,
+    /// The slot is in a ready queue (or about to be): a wake adds nothing.
+    queued: AtomicBool,
+    ready: PublicArc<Ready>,
+}
+
+struct Ready {
+    state: BlockingMutex<ReadyState>,
+}
+
+struct ReadyState {
+    indices: Vec<usize>,
+    /// The set's owner, taken by the first wake after it registered.
+    owner: Option<Waker>,
+}
+
+impl Wake for Node {
+    fn wake(self: PublicArc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &PublicArc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let owner = self.ready.state.with(|state| {
+            state.indices.push(self.index);
+            state.owner.take()
+        });
+        if let Some(owner) = owner {
+            owner.wake();
+        }
+    }
+}
+
+impl<F> TaskSet<F> {
+    /// An empty set.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+            next_id: 0,
+            local: VecDeque::new(),
+            ready: PublicArc::new(Ready {
+                state: BlockingMutex::new(ReadyState {
+                    indices: Vec::new(),
+                    owner: None,
+                }),
+            }),
+        }
+    }
+
+    /// Futures in the set (pushed and not finished or cancelled).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the set holds no future.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds `future` and returns its id (the ids of one set are distinct), which
+    /// [`join_next_with_id`](Self::join_next_with_id) reports with its output. The
+    /// future is first polled by the next `join_next`.
+    pub fn push(&mut self, future: F) -> usize {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let future = Some(Box::pin(future));
+        let index = match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index];
+                slot.future = future;
+                slot.id = id;
+                slot.node.queued.store(true, Ordering::Relaxed);
+                index
+            }
+            None => {
+                let index = self.slots.len();
+                let node = PublicArc::new(Node {
+                    index,
+                    queued: AtomicBool::new(true),
+                    ready: PublicArc::clone(&self.ready),
+                });
+                let waker = Waker::from(PublicArc::clone(&node));
+                self.slots.push(Slot {
+                    future,
+                    id,
+                    node,
+                    waker,
+                });
+                index
+            }
+        };
+        self.local.push_back(index);
+        self.len += 1;
+        id
+    }
+
+    /// Drops every future in the set (their `Drop` runs now, in slot order) and
+    /// leaves it empty and reusable.
+    pub fn cancel_all(&mut self) {
+        // The slots go too: a waker a dropped future left somewhere may still fire,
+        // and it must find no slot (or a new one, which then sees a spurious poll).
+        self.slots.clear();
+        self.free.clear();
+        self.local.clear();
+        self.len = 0;
+        self.ready.state.with(|state| state.indices.clear());
+    }
+
+    /// A future of the next output of any future in the set, `None` if the set is
+    /// empty. The finished future leaves the set.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it loses nothing: an output is only taken out of the set when it
+    /// is returned.
+    pub fn join_next(&mut self) -> JoinNext<'_, F> {
+        JoinNext { set: self }
+    }
+
+    /// [`join_next`](Self::join_next), with the id [`push`](Self::push) returned for
+    /// the future that finished.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`join_next`](Self::join_next).
+    pub fn join_next_with_id(&mut self) -> JoinNextWithId<'_, F> {
+        JoinNextWithId { set: self }
+    }
+}
+
+impl<F: Future> TaskSet<F> {
+    /// A future that runs every future of the set to its end and returns the
+    /// outputs in the order they finished (asyncio's `ALL_COMPLETED`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the outputs gathered so far; the futures not finished yet
+    /// stay in the set.
+    pub fn join_all(&mut self) -> JoinAll<'_, F> {
+        JoinAll {
+            set: self,
+            outputs: Vec::new(),
+        }
+    }
+    /// Polls the futures that woke until one finishes: its id and output. `Ready(None)`
+    /// when the set is empty.
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(usize, F::Output)>> {
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        let mut polled = 0;
+        loop {
+            let index = match self.local.pop_front() {
+                Some(index) => index,
+                None => {
+                    if !self.take_woken(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
+            };
+            let Some(slot) = self.slots.get_mut(index) else {
+                continue; // a stale wake from before `cancel_all`
+            };
+            let Some(future) = slot.future.as_mut() else {
+                continue; // a stale wake of a finished future
+            };
+            // Cleared before the poll: a wake during it queues the slot again.
+            slot.node.queued.store(false, Ordering::Release);
+            let mut inner = Context::from_waker(&slot.waker);
+            if let Poll::Ready(output) = future.as_mut().poll(&mut inner) {
+                slot.future = None;
+                let id = slot.id;
+                self.free.push(index);
+                self.len -= 1;
+                return Poll::Ready(Some((id, output)));
+            }
+            polled += 1;
+            if polled == POLL_BUDGET {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Polls the futures that woke until one finishes: its output. `Ready(None)` when
+    /// the set is empty.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        self.poll_join_next_with_id(cx)
+            .map(|next| next.map(|(_, output)| output))
+    }
+
+    /// Moves the slots woken by wakers to the local queue; with none, registers
+    /// `owner` and returns `false`.
+    fn take_woken(&mut self, owner: &Waker) -> bool {
+        let local = &mut self.local;
+        self.ready.state.with(|state| {
+            if state.indices.is_empty() {
+                match &mut state.owner {
+                    Some(slot) => update_waker(slot, owner),
+                    None => state.owner = Some(owner.clone()),
+                }
+                false
+            } else {
+                local.extend(state.indices.drain(..));
+                true
+            }
+        })
+    }
+}
+
+impl<F> Default for TaskSet<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F> fmt::Debug for TaskSet<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskSet").field("len", &self.len).finish()
+    }
+}
+
+impl<F> Unpin for TaskSet<F> {}
+
+impl<F: Future> Stream for TaskSet<F> {
+    type Item = F::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        self.get_mut().poll_join_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len, Some(self.len))
+    }
+}
+
+impl<F> FromIterator<F> for TaskSet<F> {
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
+        let mut set = Self::new();
+        set.extend(iter);
+        set
+    }
+}
+
+impl<F> Extend<F> for TaskSet<F> {
+    fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
+        for future in iter {
+            self.push(future);
+        }
+    }
+}
+
+/// Future of [`TaskSet::join_next`].
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinNext<'a, F> {
+    set: &'a mut TaskSet<F>,
+}
+
+impl<F: Future> Future for JoinNext<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().set.poll_join_next(cx)
+    }
+}
+
+impl<F> fmt::Debug for JoinNext<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinNext").field("set", &self.set).finish()
+    }
+}
+
+/// Future of [`TaskSet::join_next_with_id`].
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinNextWithId<'a, F> {
+    set: &'a mut TaskSet<F>,
+}
+
+impl<F: Future> Future for JoinNextWithId<'_, F> {
+    type Output = Option<(usize, F::Output)>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().set.poll_join_next_with_id(cx)
+    }
+}
+
+impl<F> fmt::Debug for JoinNextWithId<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinNextWithId")
+            .field("set", &self.set)
+            .finish()
+    }
+}
+
+/// Future of [`TaskSet::join_all`].
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinAll<'a, F: Future> {
+    set: &'a mut TaskSet<F>,
+    outputs: Vec<F::Output>,
+}
+
+impl<F: Future> Unpin for JoinAll<'_, F> {}
+
+impl<F: Future> Future for JoinAll<'_, F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        while let Some(output) = core::task::ready!(this.set.poll_join_next(cx)) {
+            this.outputs.push(output);
+        }
+        Poll::Ready(core::mem::take(&mut this.outputs))
+    }
+}
+
+impl<F: Future> fmt::Debug for JoinAll<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinAll")
+            .field("set", &self.set)
+            .field("done", &self.outputs.len())
+            .finish()
+    }
+}
