@@ -12,16 +12,26 @@ use futures::task::LocalSpawnExt;
 
 // Each example file is included as a module, so its logic runs here without being
 // copied; its own `main` goes unused.
+#[path = "background.rs"]
+mod background;
 #[path = "barrier.rs"]
 mod barrier;
+#[path = "callbacks.rs"]
+mod callbacks;
+#[path = "cancellation.rs"]
+mod cancellation;
 #[path = "condition.rs"]
 mod condition;
 #[path = "event.rs"]
 mod event;
+#[path = "first_completed.rs"]
+mod first_completed;
 #[path = "lock.rs"]
 mod lock;
 #[path = "producer_consumer.rs"]
 mod producer_consumer;
+#[path = "shield.rs"]
+mod shield;
 #[path = "streaming.rs"]
 mod streaming;
 
@@ -105,6 +115,21 @@ fn main() {
 
     heading("async for over a queue -> a Receiver is a Stream");
     streaming::demo();
+
+    heading("task.cancel() / CancelledError -> task::CancellationToken, JoinHandle::abort");
+    cancellation::demo();
+
+    heading("task.add_done_callback -> task::JoinHandle::on_complete");
+    callbacks::demo();
+
+    heading("background task set -> task::BackgroundTasks");
+    background::demo();
+
+    heading("asyncio.shield -> task::shield");
+    shield::demo();
+
+    heading("asyncio.wait(FIRST_COMPLETED) -> future::race, task::TaskSet");
+    first_completed::demo();
 
     println!();
     println!("tour finished");

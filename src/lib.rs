@@ -22,14 +22,16 @@
 //! | `Condition` | [`sync::Condvar`] (with [`sync::Mutex`]) | built |
 //! | `Barrier` | [`sync::Barrier`] | built |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | [`queue::Queue`] | built |
-//! | `Task.cancel`, `CancelledError` | `task::JoinHandle::abort`, `task::JoinError::Cancelled`, `task::CancellationToken` | *planned* |
-//! | `Task.add_done_callback` | `task::JoinHandle::on_complete` | *planned* |
-//! | background task set | `task::BackgroundTasks` | *planned* |
+//! | `Task.cancel`, `CancelledError` | [`task::JoinHandle::abort`], [`task::JoinError::Cancelled`], [`task::CancellationToken`] | built |
+//! | `Task.add_done_callback` | [`task::JoinHandle::on_complete`] | built |
+//! | background task set | [`task::BackgroundTasks`] | built |
 //! | async generators | `stream::generate` | *planned* |
-//! | `shield` | `task::shield` | *planned* |
-//! | `wait(FIRST_COMPLETED)` | `task::TaskSet`, `future::race`, `future::select` | *planned* |
-//! | `gather` | `future::join_all` | *planned* |
-//! | `wait_for`, `timeout` | `future::timeout` | *planned* |
+//! | `create_task` | [`task::spawn`] on your executor ([`task::Spawn`]) | built |
+//! | `shield` | [`task::shield`] | built |
+//! | `sleep(0)` | [`future::yield_now`] | built |
+//! | `wait(FIRST_COMPLETED)` | [`task::TaskSet`], [`future::race`], [`future::select`] | built |
+//! | `gather` | [`future::join_all`], [`future::try_join_all`] | built |
+//! | `wait_for`, `timeout` | [`future::timeout`] (on any [`time::Timer`]) | built |
 //! | retry with backoff | `time::retry` | *planned* |
 //! | debounce | `time::Debouncer` | *planned* |
 //!
@@ -65,7 +67,7 @@
 //! | --- | --- | --- |
 //! | `std` | yes | `*_blocking` methods, std-backed parking and locks |
 //! | `portable-atomic` | no | targets without compare-and-swap (via `portable-atomic`) |
-//! | `tokio` | no | ready-made `Timer`/`Spawn` adapters for tokio (*planned*) |
+//! | `tokio` | no | [`task::Spawn`] for `tokio::runtime::Handle`; a ready-made `Timer` (*planned*) |
 //! | `async-io` | no | a ready-made `Timer` for async-io (*planned*) |
 //!
 //! Without `std` the crate is `#![no_std]` and needs `alloc`:

@@ -98,7 +98,7 @@ impl fmt::Debug for JoinError {
             #[cfg(feature = "std")]
             Self::Panicked(payload) => f
                 .debug_tuple("Panicked")
-                .field(&panic_message(payload))
+                .field(&panic_message(&**payload))
                 .finish(),
         }
     }
@@ -109,7 +109,7 @@ impl fmt::Display for JoinError {
         match self {
             Self::Cancelled => f.write_str("task was cancelled"),
             #[cfg(feature = "std")]
-            Self::Panicked(payload) => write!(f, "task panicked: {}", panic_message(payload)),
+            Self::Panicked(payload) => write!(f, "task panicked: {}", panic_message(&**payload)),
         }
     }
 }
