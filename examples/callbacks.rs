@@ -61,7 +61,7 @@ pub fn demo() -> Vec<String> {
         }
         let reports2 = Arc::clone(&reports);
         late.on_complete(move |outcome| {
-            let line = format!("late     {}", outcome.map(|v| *v).unwrap_or(0));
+            let line = format!("late     {}", outcome.copied().unwrap_or(0));
             println!("  callback: {line} (registered after completion)");
             reports2.lock().unwrap().push(line);
         });
@@ -70,7 +70,11 @@ pub fn demo() -> Vec<String> {
     let mut reports = reports.lock().unwrap().clone();
     reports.sort();
     assert_eq!(reports.len(), 4, "each callback ran exactly once");
-    assert!(reports.iter().any(|r| r.starts_with("crashed") && r.contains("corrupt")));
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.starts_with("crashed") && r.contains("corrupt"))
+    );
     reports
 }
 

@@ -85,7 +85,10 @@ pub fn demo() -> (usize, usize) {
         let result = task.await;
         println!("  main: the handle says {result:?}");
         assert!(matches!(result, Err(JoinError::Cancelled)));
-        assert!(closed.load(Ordering::SeqCst), "Drop ran before the handle resolved");
+        assert!(
+            closed.load(Ordering::SeqCst),
+            "Drop ran before the handle resolved"
+        );
         (steps, flushed)
     })
 }

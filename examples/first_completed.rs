@@ -56,7 +56,11 @@ pub fn demo() -> (&'static str, Vec<&'static str>) {
         let (index, winner) = race(downloads).await.expect("three mirrors");
         println!("  winner: {winner} (mirror #{index})");
         assert_eq!(winner, "us");
-        assert_eq!(cancelled.load(Ordering::SeqCst), 2, "the losers were dropped");
+        assert_eq!(
+            cancelled.load(Ordering::SeqCst),
+            2,
+            "the losers were dropped"
+        );
 
         println!("2. TaskSet: the first answer now, the others keep running");
         let cancelled = Arc::new(AtomicUsize::new(0));

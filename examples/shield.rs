@@ -50,7 +50,10 @@ pub fn demo() -> (bool, bool) {
             .await
             .is_err();
         println!("  client: gave up after 10 ms, the handler was cancelled");
-        assert!(!written.load(Ordering::SeqCst), "the write is still running");
+        assert!(
+            !written.load(Ordering::SeqCst),
+            "the write is still running"
+        );
         landed.wait().await;
         let saved = written.load(Ordering::SeqCst);
         println!("  the record was saved all the same: {saved}");

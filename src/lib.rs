@@ -93,6 +93,7 @@ extern crate std;
 
 pub mod future;
 pub mod queue;
+pub mod stream;
 pub mod sync;
 mod sync_facade;
 pub mod task;

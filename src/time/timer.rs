@@ -35,3 +35,51 @@ where
         self(duration)
     }
 }
+
+/// The tokio timer (`tokio::time::sleep`); needs a tokio runtime with time enabled
+/// where the sleeps are polled. Feature `tokio`.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioTimer;
+
+#[cfg(feature = "tokio")]
+impl Timer for TokioTimer {
+    type Sleep = tokio::time::Sleep;
+
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(duration)
+    }
+}
+
+/// The async-io timer (`async_io::Timer::after`), as used by smol and async-std;
+/// works under any executor. Feature `async-io`.
+#[cfg(feature = "async-io")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncIoTimer;
+
+/// Future of [`AsyncIoTimer`]'s sleep.
+#[cfg(feature = "async-io")]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct AsyncIoSleep(async_io::Timer);
+
+#[cfg(feature = "async-io")]
+impl Future for AsyncIoSleep {
+    type Output = ();
+
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        core::pin::Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+#[cfg(feature = "async-io")]
+impl Timer for AsyncIoTimer {
+    type Sleep = AsyncIoSleep;
+
+    fn sleep(&self, duration: Duration) -> AsyncIoSleep {
+        AsyncIoSleep(async_io::Timer::after(duration))
+    }
+}

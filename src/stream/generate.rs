@@ -1,0 +1,296 @@
+//! [`generate`] and [`try_generate`]: async generators.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+use crate::sync_facade::{Arc, AtomicBool, Ordering, UnsafeCell};
+
+/// The one-item hand-over between an [`Emitter`] (the only putter: it is not
+/// `Clone`, and `emit` takes `&mut self`) and its stream (the only taker). `full`
+/// says who may touch `item`: the putter while it is `false`, the taker while it is
+/// `true`; each hands over with a release store that the other acquires. So the
+/// slot is sound even if the emitter is moved to another thread, and costs no lock.
+struct Slot<T> {
+    full: AtomicBool,
+    item: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: `item` is reached by one side at a time, as `full` says (see above), and
+// the value moves between threads only when `T: Send`.
+unsafe impl<T: Send> Send for Slot<T> {}
+// SAFETY: as above: shared access never touches `item` from two sides at once.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    fn new() -> Self {
+        Self {
+            full: AtomicBool::new(false),
+            item: UnsafeCell::new(None),
+        }
+    }
+
+    /// Puts `item` if the slot is empty; gives it back otherwise.
+    fn put(&self, item: T) -> Result<(), T> {
+        if self.full.load(Ordering::Acquire) {
+            return Err(item);
+        }
+        // SAFETY: the slot is empty, so the taker leaves `item` alone until the
+        // store below; the putter is unique (`&mut Emitter`).
+        self.item.with_mut(|p| unsafe { *p = Some(item) });
+        self.full.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Takes the item if there is one.
+    fn take(&self) -> Option<T> {
+        if !self.full.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: the slot is full, so the putter leaves `item` alone until the
+        // store below; the taker is unique (`Pin<&mut>` of the stream).
+        let item = self.item.with_mut(|p| unsafe { (*p).take() });
+        self.full.store(false, Ordering::Release);
+        item
+    }
+
+    fn is_full(&self) -> bool {
+        self.full.load(Ordering::Acquire)
+    }
+}
+
+/// The generator body's handle for yielding items; see [`generate`].
+pub struct Emitter<T> {
+    slot: Arc<Slot<T>>,
+}
+
+impl<T> Emitter<T> {
+    /// Hands `item` to the stream's consumer (asyncio's `yield item`); completes
+    /// when the item has been taken, i.e. when the consumer asks for the next one.
+    ///
+    /// Call it from the generator body only: the body runs when the stream is
+    /// polled, which is also what completes `emit`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before its first poll, the item is dropped with it. Dropped after,
+    /// the item was already handed over and still comes out of the stream.
+    pub fn emit(&mut self, item: T) -> Emit<'_, T> {
+        Emit {
+            slot: &self.slot,
+            item: Some(item),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Emitter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emitter").finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Emitter::emit`].
+#[must_use = "futures do nothing unless polled; an item is emitted only by awaiting"]
+pub struct Emit<'a, T> {
+    slot: &'a Slot<T>,
+    item: Option<T>,
+}
+
+impl<T> Unpin for Emit<'_, T> {}
+
+impl<T> Future for Emit<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(item) = self.item.take() {
+            // Pending either way: the stream takes the item out after this poll and
+            // polls the body again when the next item is wanted.
+            if let Err(item) = self.slot.put(item) {
+                self.item = Some(item);
+            }
+            return Poll::Pending;
+        }
+        if self.slot.is_full() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+}
+
+impl<T> fmt::Debug for Emit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emit")
+            .field("handed_over", &self.item.is_none())
+            .finish()
+    }
+}
+
+/// An async generator: a stream of the items `body` emits (asyncio's `async def`
+/// with `yield`).
+///
+/// `body` gets an [`Emitter`] and returns the future that produces the items with
+/// `emitter.emit(item).await`. The body runs only while the stream is polled: it
+/// starts at the first poll, runs until it emits an item, and continues when the
+/// next item is asked for. The stream ends when the body returns. Dropping the
+/// stream drops the body wherever it stands (its `Drop` cleanup runs). No item is
+/// boxed and no lock is taken per item.
+///
+/// ```
+/// use async_patterns::stream::{generate, next};
+///
+/// # futures_lite::future::block_on(async {
+/// // async def async_range(n):
+/// //     for i in range(n):
+/// //         yield i
+/// let async_range = |n: u32| generate(move |mut out| async move {
+///     for i in 0..n {
+///         out.emit(i).await;
+///     }
+/// });
+/// let mut squares = Vec::new(); // [i * i async for i in async_range(4)]
+/// let mut numbers = std::pin::pin!(async_range(4)); // `next` needs `Unpin`
+/// while let Some(i) = next(&mut numbers).await {
+///     squares.push(i * i);
+/// }
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// # });
+/// ```
+pub fn generate<T, F, Fut>(body: F) -> Generate<T, Fut>
+where
+    F: FnOnce(Emitter<T>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let slot = Arc::new(Slot::new());
+    let body = body(Emitter {
+        slot: Arc::clone(&slot),
+    });
+    Generate {
+        slot,
+        body,
+        done: false,
+    }
+}
+
+pin_project! {
+    /// Stream of [`generate`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Generate<T, Fut> {
+        slot: Arc<Slot<T>>,
+        #[pin]
+        body: Fut,
+        done: bool,
+    }
+}
+
+impl<T, Fut: Future<Output = ()>> Stream for Generate<T, Fut> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.project();
+        if !*this.done {
+            if this.body.poll(cx).is_pending() {
+                return match this.slot.take() {
+                    Some(item) => Poll::Ready(Some(item)),
+                    None => Poll::Pending,
+                };
+            }
+            *this.done = true;
+        }
+        // An item handed over by an `emit` that was then dropped still comes out.
+        Poll::Ready(this.slot.take())
+    }
+}
+
+impl<T, Fut> fmt::Debug for Generate<T, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Generate")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An async generator that can fail: items are `Ok(item)`, and an error returned
+/// by `body` comes out as a last `Err(error)` before the stream ends.
+///
+/// ```
+/// use async_patterns::stream::{next, try_generate};
+///
+/// # futures_lite::future::block_on(async {
+/// let mut lines = std::pin::pin!(try_generate(|mut out| async move {
+///     out.emit("header").await;
+///     Err("disk error")?;
+///     out.emit("never").await;
+///     Ok(())
+/// }));
+/// assert_eq!(next(&mut lines).await, Some(Ok("header")));
+/// assert_eq!(next(&mut lines).await, Some(Err("disk error")));
+/// assert_eq!(next(&mut lines).await, None);
+/// # });
+/// ```
+pub fn try_generate<T, E, F, Fut>(body: F) -> TryGenerate<T, E, Fut>
+where
+    F: FnOnce(Emitter<T>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let slot = Arc::new(Slot::new());
+    let body = body(Emitter {
+        slot: Arc::clone(&slot),
+    });
+    TryGenerate {
+        slot,
+        body,
+        done: false,
+        error: None,
+    }
+}
+
+pin_project! {
+    /// Stream of [`try_generate`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct TryGenerate<T, E, Fut> {
+        slot: Arc<Slot<T>>,
+        #[pin]
+        body: Fut,
+        done: bool,
+        error: Option<E>,
+    }
+}
+
+impl<T, E, Fut: Future<Output = Result<(), E>>> Stream for TryGenerate<T, E, Fut> {
+    type Item = Result<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T, E>>> {
+        let this = self.project();
+        if !*this.done {
+            match this.body.poll(cx) {
+                Poll::Pending => {
+                    return match this.slot.take() {
+                        Some(item) => Poll::Ready(Some(Ok(item))),
+                        None => Poll::Pending,
+                    };
+                }
+                Poll::Ready(result) => {
+                    *this.done = true;
+                    *this.error = result.err();
+                }
+            }
+        }
+        if let Some(item) = this.slot.take() {
+            return Poll::Ready(Some(Ok(item)));
+        }
+        Poll::Ready(this.error.take().map(Err))
+    }
+}
+
+impl<T, E, Fut> fmt::Debug for TryGenerate<T, E, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryGenerate")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,63 @@
+//! [`iter`]: an iterator as a stream that lets other tasks run between items.
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::Stream;
+
+/// A stream of the items of `iterable` that yields to the executor between items
+/// (the first item comes at once, each next one after a wake-up), so a long
+/// iteration inside a task does not keep the other tasks from running: the loop
+/// with `await asyncio.sleep(0)` in it.
+///
+/// ```
+/// use async_patterns::stream::{iter, next};
+///
+/// # futures_lite::future::block_on(async {
+/// let mut letters = iter("abc".chars());
+/// assert_eq!(next(&mut letters).await, Some('a'));
+/// assert_eq!(next(&mut letters).await, Some('b'));
+/// # });
+/// ```
+pub fn iter<I: IntoIterator>(iterable: I) -> Iter<I::IntoIter> {
+    Iter {
+        iter: iterable.into_iter(),
+        yield_first: false,
+    }
+}
+
+/// Stream of [`iter`].
+#[must_use = "streams do nothing unless polled"]
+pub struct Iter<I> {
+    iter: I,
+    /// The previous poll returned an item: yield before the next one.
+    yield_first: bool,
+}
+
+impl<I> Unpin for Iter<I> {}
+
+impl<I: Iterator> Stream for Iter<I> {
+    type Item = I::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<I::Item>> {
+        if self.yield_first {
+            self.yield_first = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let item = self.iter.next();
+        self.yield_first = item.is_some();
+        Poll::Ready(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl<I> fmt::Debug for Iter<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}

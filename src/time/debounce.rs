@@ -1,0 +1,296 @@
+//! [`Debouncer`] and [`debounce`]: only the last of a burst runs.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+use super::Timer;
+use crate::sync::waiters::update_waker;
+use crate::sync_facade::{Arc, BlockingMutex};
+
+/// Runs only the last of a burst of calls: each [`call`](Self::call) waits
+/// `delay`, and a newer call supersedes it, whether it is still waiting or its
+/// work is already running (the work is then dropped, i.e. cancelled, as asyncio
+/// debouncers do). Typical use: search-as-you-type, saving after edits settle.
+///
+/// A call resolves to `Some(output)` if its work ran to the end, `None` as soon as
+/// a newer call (or [`cancel`](Self::cancel)) superseded it. Calls count from when
+/// `call` is called, so the order of the calls decides, not the order of the
+/// first polls.
+///
+/// ```
+/// use async_patterns::time::{Debouncer, ManualTimer};
+/// use std::time::Duration;
+///
+/// let timer = ManualTimer::new();
+/// let search = Debouncer::new(timer.clone(), Duration::from_millis(300));
+/// let waker = std::task::Waker::noop();
+/// let mut cx = std::task::Context::from_waker(&waker);
+///
+/// let mut first = Box::pin(search.call(async { "results for 'ru'" }));
+/// assert!(first.as_mut().poll(&mut cx).is_pending()); // waiting 300 ms
+/// let mut second = Box::pin(search.call(async { "results for 'rust'" }));
+/// assert_eq!(first.as_mut().poll(&mut cx), std::task::Poll::Ready(None)); // superseded
+/// assert!(second.as_mut().poll(&mut cx).is_pending());
+/// timer.advance(Duration::from_millis(300));
+/// assert_eq!(second.as_mut().poll(&mut cx), std::task::Poll::Ready(Some("results for 'rust'")));
+/// ```
+pub struct Debouncer<Tm> {
+    timer: Tm,
+    delay: Duration,
+    latest: Arc<BlockingMutex<Latest>>,
+}
+
+struct Latest {
+    /// The generation of the newest call (counted up by `call` and `cancel`).
+    generation: u64,
+    /// The task of the newest call, woken when it is superseded.
+    waker: Option<Waker>,
+}
+
+impl<Tm: Timer> Debouncer<Tm> {
+    /// A debouncer whose calls wait `delay` on `timer` before their work starts.
+    pub fn new(timer: Tm, delay: Duration) -> Self {
+        Self {
+            timer,
+            delay,
+            latest: Arc::new(BlockingMutex::new(Latest {
+                generation: 0,
+                waker: None,
+            })),
+        }
+    }
+
+    /// Supersedes every earlier call and returns a future that waits `delay`, then
+    /// runs `work` unless a newer call came meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops `work`; it does not supersede anything.
+    pub fn call<F: Future>(&self, work: F) -> DebouncedCall<'_, Tm, F> {
+        let generation = self.supersede();
+        DebouncedCall {
+            debouncer: self,
+            generation,
+            stage: Stage::Waiting {
+                sleep: None,
+                work: Some(work),
+            },
+        }
+    }
+
+    /// Supersedes every pending call without starting a new one: they resolve to
+    /// `None`.
+    pub fn cancel(&self) {
+        self.supersede();
+    }
+
+    fn supersede(&self) -> u64 {
+        let (generation, waker) = self.latest.with(|latest| {
+            latest.generation += 1;
+            (latest.generation, latest.waker.take())
+        });
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        generation
+    }
+}
+
+impl<Tm> fmt::Debug for Debouncer<Tm> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Debouncer")
+            .field("delay", &self.delay)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// Future of [`Debouncer::call`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct DebouncedCall<'a, Tm: Timer, F> {
+        debouncer: &'a Debouncer<Tm>,
+        generation: u64,
+        #[pin]
+        stage: Stage<Tm::Sleep, F>,
+    }
+}
+
+pin_project! {
+    #[project = StageProj]
+    enum Stage<S, F> {
+        Waiting { #[pin] sleep: Option<S>, work: Option<F> },
+        Running { #[pin] work: F },
+        Done,
+    }
+}
+
+impl<Tm: Timer, F: Future> Future for DebouncedCall<'_, Tm, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        poll_call(self, cx)
+    }
+}
+
+fn poll_call<Tm: Timer, F: Future>(
+    call: Pin<&mut DebouncedCall<'_, Tm, F>>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<F::Output>> {
+    let mut this = call.project();
+    let generation = *this.generation;
+    let current = this.debouncer.latest.with(|latest| {
+        if latest.generation != generation {
+            return false;
+        }
+        match &mut latest.waker {
+            Some(slot) => update_waker(slot, cx.waker()),
+            None => latest.waker = Some(cx.waker().clone()),
+        }
+        true
+    });
+    if !current {
+        // Superseded: the work (waiting or running) is dropped now.
+        this.stage.set(Stage::Done);
+        return Poll::Ready(None);
+    }
+    loop {
+        match this.stage.as_mut().project() {
+            StageProj::Waiting { mut sleep, work } => {
+                if sleep.as_mut().as_pin_mut().is_none() {
+                    sleep.set(Some(this.debouncer.timer.sleep(this.debouncer.delay)));
+                }
+                let armed = sleep.as_pin_mut().expect("armed above");
+                core::task::ready!(armed.poll(cx));
+                let work = work.take().expect("work is kept until it starts");
+                this.stage.set(Stage::Running { work });
+            }
+            StageProj::Running { work } => {
+                let output = core::task::ready!(work.poll(cx));
+                this.stage.set(Stage::Done);
+                return Poll::Ready(Some(output));
+            }
+            StageProj::Done => panic!("async-patterns: DebouncedCall polled after completion"),
+        }
+    }
+}
+
+impl<Tm: Timer, F> fmt::Debug for DebouncedCall<'_, Tm, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebouncedCall")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stream that emits an item of `stream` once `delay` passes with no newer item,
+/// and flushes the last item when `stream` ends (`debounce` of reactive
+/// libraries: a burst becomes its last item).
+///
+/// ```
+/// use async_patterns::stream::{generate, next};
+/// use async_patterns::time::{ManualTimer, Timer, debounce};
+/// use std::time::Duration;
+///
+/// # futures_lite::future::block_on(async {
+/// let timer = ManualTimer::new();
+/// let ms = Duration::from_millis;
+/// // Keystrokes: a burst ("r", "ru", "rus"), a pause, then "rust" and the end.
+/// let clock = timer.clone();
+/// let keys = generate(move |mut out| async move {
+///     for key in ["r", "ru", "rus"] {
+///         out.emit(key).await;
+///     }
+///     clock.sleep(ms(500)).await;
+///     out.emit("rust").await;
+/// });
+/// let mut settled = std::pin::pin!(debounce(keys, timer.clone(), ms(300)));
+/// let mut searches = Vec::new();
+/// let driver = async {
+///     while let Some(query) = next(&mut settled).await {
+///         searches.push(query);
+///     }
+/// };
+/// let clock = async {
+///     for _ in 0..10 {
+///         async_patterns::future::yield_now().await;
+///         timer.advance(ms(100));
+///     }
+/// };
+/// futures_lite::future::zip(driver, clock).await;
+/// assert_eq!(searches, ["rus", "rust"]); // one search per burst
+/// # });
+/// ```
+pub fn debounce<S, Tm>(stream: S, timer: Tm, delay: Duration) -> Debounce<S, Tm>
+where
+    S: Stream,
+    Tm: Timer,
+{
+    Debounce {
+        stream,
+        timer,
+        delay,
+        latest: None,
+        ended: false,
+        sleep: None,
+    }
+}
+
+pin_project! {
+    /// Stream of [`debounce`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Debounce<S: Stream, Tm: Timer> {
+        #[pin]
+        stream: S,
+        timer: Tm,
+        delay: Duration,
+        latest: Option<S::Item>,
+        ended: bool,
+        #[pin]
+        sleep: Option<Tm::Sleep>,
+    }
+}
+
+impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let mut this = self.project();
+        while !*this.ended {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    *this.latest = Some(item);
+                    this.sleep.set(Some(this.timer.sleep(*this.delay)));
+                }
+                Poll::Ready(None) => *this.ended = true,
+                Poll::Pending => break,
+            }
+        }
+        if *this.ended {
+            this.sleep.set(None);
+            return Poll::Ready(this.latest.take());
+        }
+        match this.sleep.as_mut().as_pin_mut() {
+            Some(sleep) => {
+                core::task::ready!(sleep.poll(cx));
+                this.sleep.set(None);
+                Poll::Ready(this.latest.take())
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<S: Stream, Tm: Timer> fmt::Debug for Debounce<S, Tm> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Debounce")
+            .field("delay", &self.delay)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,429 @@
+//! [`Backoff`] and [`retry`]: retry with backoff, jitter and budgets.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use super::Timer;
+use crate::sync_facade::next_seed;
+
+/// How the delay between attempts grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Exponential,
+    Constant,
+    Fibonacci,
+}
+
+/// Randomness added to each delay, so that many clients retrying at once spread
+/// out instead of hammering a server in lockstep (the modes of AWS's "Exponential
+/// Backoff And Jitter"). Whatever the mode, no delay exceeds
+/// [`Backoff::max_delay`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Jitter {
+    /// The delays as the strategy computes them.
+    #[default]
+    None,
+    /// A delay drawn uniformly from `0..=d`.
+    Full,
+    /// `d / 2` plus a delay drawn uniformly from `0..=d / 2`.
+    Equal,
+    /// A delay drawn uniformly between the initial delay and three times the
+    /// previous delay (the strategy's own sequence is not used), then capped.
+    Decorrelated,
+}
+
+/// The delays between attempts: an `Iterator<Item = Duration>` that ends when no
+/// retry is left.
+///
+/// Strategies: [`exponential`](Self::exponential) (`initial`, `initial * factor`,
+/// `initial * factor²`, ...), [`constant`](Self::constant) and
+/// [`fibonacci`](Self::fibonacci) (`initial`, `initial`, `2 * initial`,
+/// `3 * initial`, `5 * initial`, ...). Defaults: factor 2.0, `max_delay` 60 s,
+/// `max_retries` 3, no total budget, no jitter.
+///
+/// **Every delay is at most [`max_delay`](Self::max_delay)**, for every strategy
+/// and jitter mode. An initial delay above `max_delay` is clamped to it.
+///
+/// # Panics
+///
+/// The builders reject contradictions when they are called: a `factor` below 1.0,
+/// NaN or infinite; a zero `max_delay` with a non-zero initial delay. The messages
+/// name the parameter.
+///
+/// ```
+/// use async_patterns::time::Backoff;
+/// use std::time::Duration;
+///
+/// let ms = Duration::from_millis;
+/// let delays: Vec<_> = Backoff::exponential(ms(100)).max_retries(5).max_delay(ms(500)).collect();
+/// assert_eq!(delays, [ms(100), ms(200), ms(400), ms(500), ms(500)]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    kind: Kind,
+    initial: Duration,
+    factor: f64,
+    max_delay: Duration,
+    max_retries: usize,
+    max_total_delay: Option<Duration>,
+    jitter: Jitter,
+    rng: u64,
+    // Iteration state.
+    /// Delays handed out so far.
+    retries: usize,
+    /// Their sum.
+    total: Duration,
+    /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
+    /// capped when handed out).
+    next: Duration,
+    /// Fibonacci's following delay.
+    after: Duration,
+    /// The previous delay handed out (decorrelated jitter).
+    previous: Duration,
+}
+
+impl Backoff {
+    fn new(kind: Kind, initial: Duration) -> Self {
+        Self {
+            kind,
+            initial,
+            factor: 2.0,
+            max_delay: Duration::from_secs(60),
+            max_retries: 3,
+            max_total_delay: None,
+            jitter: Jitter::None,
+            rng: splitmix(next_seed() as u64 ^ 0x5EED_0FBA_C0FF),
+            retries: 0,
+            total: Duration::ZERO,
+            next: initial,
+            after: initial,
+            previous: initial,
+        }
+    }
+
+    /// `initial`, then each delay `factor` times the one before (2.0 by default).
+    #[must_use]
+    pub fn exponential(initial: Duration) -> Self {
+        Self::new(Kind::Exponential, initial)
+    }
+
+    /// The same `delay` every time.
+    #[must_use]
+    pub fn constant(delay: Duration) -> Self {
+        Self::new(Kind::Constant, delay)
+    }
+
+    /// `initial`, `initial`, then each delay the sum of the two before.
+    #[must_use]
+    pub fn fibonacci(initial: Duration) -> Self {
+        Self::new(Kind::Fibonacci, initial)
+    }
+
+    /// The growth factor of [`exponential`](Self::exponential) (ignored by the
+    /// other strategies).
+    ///
+    /// # Panics
+    ///
+    /// If `factor` is below 1.0 (delays would shrink), NaN or infinite.
+    #[must_use]
+    pub fn factor(mut self, factor: f64) -> Self {
+        assert!(
+            factor.is_finite() && factor >= 1.0,
+            "async-patterns: Backoff::factor must be a finite number >= 1.0, got {factor}"
+        );
+        self.factor = factor;
+        self
+    }
+
+    /// The largest delay; every delay, jitter included, is capped to it (60 s by
+    /// default). A zero `max_delay` is allowed only with a zero initial delay.
+    ///
+    /// # Panics
+    ///
+    /// If `max_delay` is zero while the initial delay is not.
+    #[must_use]
+    pub fn max_delay(mut self, max_delay: Duration) -> Self {
+        assert!(
+            !max_delay.is_zero() || self.initial.is_zero(),
+            "async-patterns: Backoff::max_delay is zero but the initial delay is {:?}; \
+             use Backoff::constant(Duration::ZERO) to retry without delay",
+            self.initial
+        );
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// How many retries after the first attempt (3 by default): the number of
+    /// delays this iterator yields at most. `0` means no retry.
+    #[must_use]
+    pub fn max_retries(mut self, retries: usize) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// A budget for the sum of the delays (slept time, not wall time): the
+    /// iterator ends instead of yielding a delay that would take the sum past it.
+    #[must_use]
+    pub fn max_total_delay(mut self, budget: Duration) -> Self {
+        self.max_total_delay = Some(budget);
+        self
+    }
+
+    /// Randomness added to each delay; see [`Jitter`].
+    #[must_use]
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Seeds the jitter, so that the same seed gives the same delays (by default
+    /// each `Backoff` draws its own seed).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = splitmix(seed);
+        self
+    }
+
+    /// The strategy's next delay, before jitter and cap, and the state moved on.
+    fn step(&mut self) -> Duration {
+        let delay = self.next;
+        match self.kind {
+            Kind::Constant => {}
+            Kind::Exponential => {
+                // Once at the cap it stays there; `f64` keeps huge values finite.
+                self.next = if delay >= self.max_delay {
+                    delay
+                } else {
+                    Duration::try_from_secs_f64(delay.as_secs_f64() * self.factor)
+                        .unwrap_or(Duration::MAX)
+                };
+            }
+            Kind::Fibonacci => {
+                let sum = self.next.saturating_add(self.after);
+                self.next = self.after;
+                self.after = if self.next >= self.max_delay {
+                    self.next
+                } else {
+                    sum
+                };
+            }
+        }
+        delay.min(self.max_delay)
+    }
+
+    /// A number drawn uniformly from `0..=max` nanoseconds.
+    fn draw(&mut self, max: Duration) -> Duration {
+        self.rng = splitmix(self.rng);
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        let span = u128::from(nanos) + 1;
+        let pick = (u128::from(self.rng) * span) >> 64;
+        Duration::from_nanos(pick as u64)
+    }
+}
+
+impl Iterator for Backoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.retries >= self.max_retries {
+            return None;
+        }
+        let base = self.step();
+        let delay = match self.jitter {
+            Jitter::None => base,
+            Jitter::Full => self.draw(base),
+            Jitter::Equal => base / 2 + self.draw(base / 2),
+            Jitter::Decorrelated => {
+                let low = self.initial.min(self.max_delay);
+                let high = self.previous.saturating_mul(3).max(low);
+                low + self.draw(high - low)
+            }
+        }
+        .min(self.max_delay);
+        if let Some(budget) = self.max_total_delay {
+            if self.total.saturating_add(delay) > budget {
+                self.retries = self.max_retries; // ended for good
+                return None;
+            }
+        }
+        self.previous = delay;
+        self.total = self.total.saturating_add(delay);
+        self.retries += 1;
+        Some(delay)
+    }
+}
+
+/// SplitMix64: a small, fast, well-mixed generator step (public domain
+/// constants), enough for jitter.
+fn splitmix(state: u64) -> u64 {
+    let mut z = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The default `.when` of [`retry`]: every error is retried.
+pub type RetryAll<E> = fn(&E) -> bool;
+/// The default `.notify` of [`retry`]: nothing is called.
+pub type NotifyNone<E> = fn(&E, Duration);
+
+/// Runs `op` until it succeeds, sleeping on `timer` between attempts for the
+/// delays of `backoff`; gives up with the last error when `backoff` ends.
+///
+/// `.when(|e| ...)` retries only the errors it accepts (the others are returned at
+/// once); `.notify(|e, delay| ...)` sees each error that will be retried and the
+/// delay before the next attempt. An operation that succeeds at once costs one
+/// call of `op` and allocates nothing.
+///
+/// ```
+/// use async_patterns::time::{Backoff, ManualTimer, retry};
+/// use std::time::Duration;
+///
+/// let timer = ManualTimer::new();
+/// let mut attempts = 0;
+/// let op = || {
+///     attempts += 1;
+///     let n = attempts;
+///     async move { if n < 3 { Err("flaky") } else { Ok(n) } }
+/// };
+/// let mut call = Box::pin(retry(timer.clone(), Backoff::constant(Duration::from_secs(1)), op));
+/// let waker = std::task::Waker::noop();
+/// let mut cx = std::task::Context::from_waker(&waker);
+/// assert!(call.as_mut().poll(&mut cx).is_pending()); // first attempt failed, sleeping
+/// timer.advance(Duration::from_secs(1));
+/// assert!(call.as_mut().poll(&mut cx).is_pending()); // second attempt failed
+/// timer.advance(Duration::from_secs(1));
+/// assert_eq!(call.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(3)));
+/// ```
+pub fn retry<Tm, Op, Fut, T, E>(
+    timer: Tm,
+    backoff: Backoff,
+    op: Op,
+) -> Retry<Tm, Op, Fut, RetryAll<E>, NotifyNone<E>>
+where
+    Tm: Timer,
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    Retry {
+        timer,
+        backoff,
+        op,
+        when: |_| true,
+        notify: |_, _| {},
+        state: State::Idle,
+    }
+}
+
+pin_project! {
+    /// Future of [`retry`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the attempt in flight (or the sleep); no further attempt
+    /// is made.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Retry<Tm: Timer, Op, Fut, W, N> {
+        timer: Tm,
+        backoff: Backoff,
+        op: Op,
+        when: W,
+        notify: N,
+        #[pin]
+        state: State<Fut, Tm::Sleep>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<Fut, S> {
+        Idle,
+        Running { #[pin] attempt: Fut },
+        Sleeping { #[pin] sleep: S },
+    }
+}
+
+impl<Tm: Timer, Op, Fut, W, N> Retry<Tm, Op, Fut, W, N> {
+    /// Retries only the errors for which `when` returns `true`; any other error is
+    /// returned at once.
+    pub fn when<W2>(self, when: W2) -> Retry<Tm, Op, Fut, W2, N> {
+        Retry {
+            timer: self.timer,
+            backoff: self.backoff,
+            op: self.op,
+            when,
+            notify: self.notify,
+            state: self.state,
+        }
+    }
+
+    /// Calls `notify(error, delay)` before each sleep: the error that will be
+    /// retried and how long until the next attempt.
+    pub fn notify<N2>(self, notify: N2) -> Retry<Tm, Op, Fut, W, N2> {
+        Retry {
+            timer: self.timer,
+            backoff: self.backoff,
+            op: self.op,
+            when: self.when,
+            notify,
+            state: self.state,
+        }
+    }
+}
+
+impl<Tm, Op, Fut, T, E, W, N> Future for Retry<Tm, Op, Fut, W, N>
+where
+    Tm: Timer,
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    W: FnMut(&E) -> bool,
+    N: FnMut(&E, Duration),
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Idle => {
+                    let attempt = (this.op)();
+                    this.state.set(State::Running { attempt });
+                }
+                StateProj::Running { attempt } => {
+                    let error = match core::task::ready!(attempt.poll(cx)) {
+                        Ok(value) => return Poll::Ready(Ok(value)),
+                        Err(error) => error,
+                    };
+                    if !(this.when)(&error) {
+                        this.state.set(State::Idle);
+                        return Poll::Ready(Err(error));
+                    }
+                    let Some(delay) = this.backoff.next() else {
+                        this.state.set(State::Idle);
+                        return Poll::Ready(Err(error));
+                    };
+                    (this.notify)(&error, delay);
+                    let sleep = this.timer.sleep(delay);
+                    this.state.set(State::Sleeping { sleep });
+                }
+                StateProj::Sleeping { sleep } => {
+                    core::task::ready!(sleep.poll(cx));
+                    this.state.set(State::Idle);
+                }
+            }
+        }
+    }
+}
+
+impl<Tm: Timer, Op, Fut, W, N> fmt::Debug for Retry<Tm, Op, Fut, W, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
