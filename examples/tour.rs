@@ -12,6 +12,8 @@ use futures::task::LocalSpawnExt;
 
 // Each example file is included as a module, so its logic runs here without being
 // copied; its own `main` goes unused.
+#[path = "async_generator.rs"]
+mod async_generator;
 #[path = "background.rs"]
 mod background;
 #[path = "barrier.rs"]
@@ -22,6 +24,8 @@ mod callbacks;
 mod cancellation;
 #[path = "condition.rs"]
 mod condition;
+#[path = "debounce.rs"]
+mod debounce;
 #[path = "event.rs"]
 mod event;
 #[path = "first_completed.rs"]
@@ -30,6 +34,8 @@ mod first_completed;
 mod lock;
 #[path = "producer_consumer.rs"]
 mod producer_consumer;
+#[path = "retry.rs"]
+mod retry;
 #[path = "shield.rs"]
 mod shield;
 #[path = "streaming.rs"]
@@ -130,6 +136,15 @@ fn main() {
 
     heading("asyncio.wait(FIRST_COMPLETED) -> future::race, task::TaskSet");
     first_completed::demo();
+
+    heading("async generators, async comprehensions -> stream::generate");
+    async_generator::demo();
+
+    heading("retry with backoff -> time::retry, time::Backoff");
+    retry::demo();
+
+    heading("debounce -> time::Debouncer");
+    debounce::demo();
 
     println!();
     println!("tour finished");

@@ -25,15 +25,15 @@
 //! | `Task.cancel`, `CancelledError` | [`task::JoinHandle::abort`], [`task::JoinError::Cancelled`], [`task::CancellationToken`] | built |
 //! | `Task.add_done_callback` | [`task::JoinHandle::on_complete`] | built |
 //! | background task set | [`task::BackgroundTasks`] | built |
-//! | async generators | `stream::generate` | *planned* |
+//! | async generators, async comprehensions | [`stream::generate`], [`stream::try_generate`], [`stream::next`] | built |
 //! | `create_task` | [`task::spawn`] on your executor ([`task::Spawn`]) | built |
 //! | `shield` | [`task::shield`] | built |
 //! | `sleep(0)` | [`future::yield_now`] | built |
 //! | `wait(FIRST_COMPLETED)` | [`task::TaskSet`], [`future::race`], [`future::select`] | built |
 //! | `gather` | [`future::join_all`], [`future::try_join_all`] | built |
 //! | `wait_for`, `timeout` | [`future::timeout`] (on any [`time::Timer`]) | built |
-//! | retry with backoff | `time::retry` | *planned* |
-//! | debounce | `time::Debouncer` | *planned* |
+//! | retry with backoff | [`time::retry`] with [`time::Backoff`] (and [`time::ManualTimer`] for tests) | built |
+//! | debounce | [`time::Debouncer`], [`time::debounce`] | built |
 //!
 //! # Cancellation is dropping
 //!
@@ -67,8 +67,8 @@
 //! | --- | --- | --- |
 //! | `std` | yes | `*_blocking` methods, std-backed parking and locks |
 //! | `portable-atomic` | no | targets without compare-and-swap (via `portable-atomic`) |
-//! | `tokio` | no | [`task::Spawn`] for `tokio::runtime::Handle`; a ready-made `Timer` (*planned*) |
-//! | `async-io` | no | a ready-made `Timer` for async-io (*planned*) |
+//! | `tokio` | no | [`task::Spawn`] for `tokio::runtime::Handle`, `time::TokioTimer` |
+//! | `async-io` | no | `time::AsyncIoTimer` (smol, async-std) |
 //!
 //! Without `std` the crate is `#![no_std]` and needs `alloc`:
 //! `cargo build --no-default-features --target thumbv7em-none-eabihf` builds.
