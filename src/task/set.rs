@@ -1,7 +1,6 @@
 //! [`TaskSet`]: an owner-driven set of futures that polls only the ones that woke.
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::fmt;
@@ -10,6 +9,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
+use pin_project_lite::pin_project;
 
 use crate::sync::waiters::update_waker;
 use crate::sync_facade::{AtomicBool, BlockingMutex, Ordering, PublicArc};
@@ -94,32 +94,62 @@ const POLL_BUDGET: usize = 32;
 /// # });
 /// ```
 pub struct TaskSet<F> {
-    /// Slots by index; a freed slot (no future) is reused together with its waker.
-    slots: Vec<Slot<F>>,
-    /// Indices of free slots.
-    free: Vec<usize>,
+    /// The entries, in chunks of [`CHUNK`] that never move: a future lives pinned
+    /// in its entry (no allocation of its own), and a freed entry is reused with
+    /// its waker.
+    chunks: Vec<Pin<Box<[Entry<F>]>>>,
+    /// Entries in use or freed (the next new entry's index).
+    entries: usize,
+    /// Head of the list of free entries, linked through `Meta::next`.
+    free: usize,
     /// Futures in the set.
     len: usize,
     /// The id the next `push` returns.
     next_id: usize,
-    /// Slots queued by the owner itself (new futures), read without locking.
-    local: VecDeque<usize>,
-    /// Slots queued by wakers, and the owner's waker.
+    /// Entries queued by the owner itself (new futures), linked through
+    /// `Meta::next` (an entry is never free and queued at once).
+    local_head: usize,
+    local_tail: usize,
+    /// Entries woken by wakers, taken from `ready` in one swap, and how far they
+    /// have been polled.
+    woken: Vec<usize>,
+    woken_at: usize,
+    /// Entries queued by wakers, and the owner's waker.
     ready: PublicArc<Ready>,
 }
 
-struct Slot<F> {
-    future: Option<Pin<Box<F>>>,
+/// Entries per chunk.
+const CHUNK: usize = 32;
+/// No entry.
+const NONE: usize = usize::MAX;
+
+struct Entry<F> {
+    /// Structurally pinned: only reached through [`TaskSet::entry`].
+    cell: Cell<F>,
+    meta: Meta,
+}
+
+pin_project! {
+    #[project = CellProj]
+    enum Cell<F> {
+        Empty,
+        Running { #[pin] future: F },
+    }
+}
+
+struct Meta {
     id: usize,
-    node: PublicArc<Node>,
-    /// A waker of `node`, made once per slot: polling clones nothing.
-    waker: Waker,
+    /// The next entry of the free list or of the local queue.
+    next: usize,
+    /// The entry's waker and what it points at, made at the entry's first poll and
+    /// kept when the entry is reused: polling clones nothing.
+    waker: Option<(PublicArc<Node>, Waker)>,
 }
 
 /// What a future's waker points at.
 struct Node {
     index: usize,
-    /// The slot is in a ready queue (or about to be): a wake adds nothing.
+    /// The entry is in a ready queue (or about to be): a wake adds nothing.
     queued: AtomicBool,
     ready: PublicArc<Ready>,
 }
@@ -158,11 +188,15 @@ impl<F> TaskSet<F> {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            slots: Vec::new(),
-            free: Vec::new(),
+            chunks: Vec::new(),
+            entries: 0,
+            free: NONE,
             len: 0,
             next_id: 0,
-            local: VecDeque::new(),
+            local_head: NONE,
+            local_tail: NONE,
+            woken: Vec::new(),
+            woken_at: 0,
             ready: PublicArc::new(Ready {
                 state: BlockingMutex::new(ReadyState {
                     indices: Vec::new(),
@@ -184,51 +218,88 @@ impl<F> TaskSet<F> {
         self.len == 0
     }
 
+    /// Entry `index`: its pinned cell and its metadata.
+    fn entry(&mut self, index: usize) -> Option<(Pin<&mut Cell<F>>, &mut Meta)> {
+        Self::entry_in(&mut self.chunks, index)
+    }
+
+    /// [`entry`](Self::entry), borrowing only the chunks.
+    fn entry_in(
+        chunks: &mut [Pin<Box<[Entry<F>]>>],
+        index: usize,
+    ) -> Option<(Pin<&mut Cell<F>>, &mut Meta)> {
+        let chunk = chunks.get_mut(index / CHUNK)?;
+        // SAFETY: the entries of a chunk never move: chunks are boxed slices that
+        // are never reallocated and are dropped whole, and a cell's value is only
+        // replaced through `Pin::set`. So the cell may be pinned (it is the only
+        // structurally pinned field), and `meta` is reached as a plain reference.
+        let entry = unsafe { &mut chunk.as_mut().get_unchecked_mut()[index % CHUNK] };
+        // SAFETY: as above; `cell` is never moved out of `entry`.
+        let cell = unsafe { Pin::new_unchecked(&mut entry.cell) };
+        Some((cell, &mut entry.meta))
+    }
+
     /// Adds `future` and returns its id (the ids of one set are distinct), which
     /// [`join_next_with_id`](Self::join_next_with_id) reports with its output. The
     /// future is first polled by the next `join_next`.
     pub fn push(&mut self, future: F) -> usize {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let future = Some(Box::pin(future));
-        let index = match self.free.pop() {
-            Some(index) => {
-                let slot = &mut self.slots[index];
-                slot.future = future;
-                slot.id = id;
-                slot.node.queued.store(true, Ordering::Relaxed);
+        let index = match self.free {
+            NONE => {
+                let index = self.entries;
+                if index % CHUNK == 0 {
+                    let chunk: Box<[Entry<F>]> = (0..CHUNK)
+                        .map(|_| Entry {
+                            cell: Cell::Empty,
+                            meta: Meta {
+                                id: 0,
+                                next: NONE,
+                                waker: None,
+                            },
+                        })
+                        .collect();
+                    self.chunks.push(Box::into_pin(chunk));
+                }
+                self.entries += 1;
                 index
             }
-            None => {
-                let index = self.slots.len();
-                let node = PublicArc::new(Node {
-                    index,
-                    queued: AtomicBool::new(true),
-                    ready: PublicArc::clone(&self.ready),
-                });
-                let waker = Waker::from(PublicArc::clone(&node));
-                self.slots.push(Slot {
-                    future,
-                    id,
-                    node,
-                    waker,
-                });
-                index
-            }
+            index => index,
         };
-        self.local.push_back(index);
+        let (mut cell, meta) = self.entry(index).expect("the entry exists");
+        let next_free = meta.next;
+        meta.id = id;
+        meta.next = NONE;
+        if let Some((node, _)) = &meta.waker {
+            node.queued.store(true, Ordering::Relaxed);
+        }
+        cell.set(Cell::Running { future });
+        if self.free == index {
+            self.free = next_free;
+        }
+        // Queued locally, at the back.
+        match self.local_tail {
+            NONE => self.local_head = index,
+            tail => self.entry(tail).expect("queued entries exist").1.next = index,
+        }
+        self.local_tail = index;
         self.len += 1;
         id
     }
 
-    /// Drops every future in the set (their `Drop` runs now, in slot order) and
+    /// Drops every future in the set (their `Drop` runs now, in entry order) and
     /// leaves it empty and reusable.
     pub fn cancel_all(&mut self) {
-        // The slots go too: a waker a dropped future left somewhere may still fire,
-        // and it must find no slot (or a new one, which then sees a spurious poll).
-        self.slots.clear();
-        self.free.clear();
-        self.local.clear();
+        // The entries go too: a waker a dropped future left somewhere may still
+        // fire, and it must find no entry (or a new one, which then sees a
+        // spurious poll).
+        self.chunks.clear();
+        self.entries = 0;
+        self.free = NONE;
+        self.local_head = NONE;
+        self.local_tail = NONE;
+        self.woken.clear();
+        self.woken_at = 0;
         self.len = 0;
         self.ready.state.with(|state| state.indices.clear());
     }
@@ -253,6 +324,43 @@ impl<F> TaskSet<F> {
     pub fn join_next_with_id(&mut self) -> JoinNextWithId<'_, F> {
         JoinNextWithId { set: self }
     }
+
+    /// The next entry to poll: the local queue first, then the woken ones; `None`
+    /// (with `owner` registered) when nothing is queued.
+    fn next_queued(&mut self, owner: &Waker) -> Option<usize> {
+        if self.local_head != NONE {
+            let index = self.local_head;
+            let meta = self.entry(index).expect("queued entries exist").1;
+            self.local_head = core::mem::replace(&mut meta.next, NONE);
+            if self.local_head == NONE {
+                self.local_tail = NONE;
+            }
+            return Some(index);
+        }
+        if self.woken_at == self.woken.len() {
+            self.woken.clear();
+            self.woken_at = 0;
+            let woken = &mut self.woken;
+            let any = self.ready.state.with(|state| {
+                if state.indices.is_empty() {
+                    match &mut state.owner {
+                        Some(slot) => update_waker(slot, owner),
+                        None => state.owner = Some(owner.clone()),
+                    }
+                    false
+                } else {
+                    core::mem::swap(woken, &mut state.indices);
+                    true
+                }
+            });
+            if !any {
+                return None;
+            }
+        }
+        let index = self.woken[self.woken_at];
+        self.woken_at += 1;
+        Some(index)
+    }
 }
 
 impl<F: Future> TaskSet<F> {
@@ -269,8 +377,9 @@ impl<F: Future> TaskSet<F> {
             outputs: Vec::new(),
         }
     }
-    /// Polls the futures that woke until one finishes: its id and output. `Ready(None)`
-    /// when the set is empty.
+
+    /// Polls the futures that woke until one finishes: its id and output.
+    /// `Ready(None)` when the set is empty.
     pub fn poll_join_next_with_id(
         &mut self,
         cx: &mut Context<'_>,
@@ -279,29 +388,30 @@ impl<F: Future> TaskSet<F> {
             return Poll::Ready(None);
         }
         let mut polled = 0;
-        loop {
-            let index = match self.local.pop_front() {
-                Some(index) => index,
-                None => {
-                    if !self.take_woken(cx.waker()) {
-                        return Poll::Pending;
-                    }
-                    continue;
-                }
-            };
-            let Some(slot) = self.slots.get_mut(index) else {
+        while let Some(index) = self.next_queued(cx.waker()) {
+            let free = self.free;
+            let Some((mut cell, meta)) = Self::entry_in(&mut self.chunks, index) else {
                 continue; // a stale wake from before `cancel_all`
             };
-            let Some(future) = slot.future.as_mut() else {
+            let CellProj::Running { future } = cell.as_mut().project() else {
                 continue; // a stale wake of a finished future
             };
-            // Cleared before the poll: a wake during it queues the slot again.
-            slot.node.queued.store(false, Ordering::Release);
-            let mut inner = Context::from_waker(&slot.waker);
-            if let Poll::Ready(output) = future.as_mut().poll(&mut inner) {
-                slot.future = None;
-                let id = slot.id;
-                self.free.push(index);
+            let (node, waker) = meta.waker.get_or_insert_with(|| {
+                let node = PublicArc::new(Node {
+                    index,
+                    queued: AtomicBool::new(true),
+                    ready: PublicArc::clone(&self.ready),
+                });
+                let waker = Waker::from(PublicArc::clone(&node));
+                (node, waker)
+            });
+            // Cleared before the poll: a wake during it queues the entry again.
+            node.queued.store(false, Ordering::Release);
+            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+                let id = meta.id;
+                meta.next = free;
+                cell.set(Cell::Empty);
+                self.free = index;
                 self.len -= 1;
                 return Poll::Ready(Some((id, output)));
             }
@@ -311,31 +421,14 @@ impl<F: Future> TaskSet<F> {
                 return Poll::Pending;
             }
         }
+        Poll::Pending
     }
 
-    /// Polls the futures that woke until one finishes: its output. `Ready(None)` when
-    /// the set is empty.
+    /// Polls the futures that woke until one finishes: its output. `Ready(None)`
+    /// when the set is empty.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         self.poll_join_next_with_id(cx)
             .map(|next| next.map(|(_, output)| output))
-    }
-
-    /// Moves the slots woken by wakers to the local queue; with none, registers
-    /// `owner` and returns `false`.
-    fn take_woken(&mut self, owner: &Waker) -> bool {
-        let local = &mut self.local;
-        self.ready.state.with(|state| {
-            if state.indices.is_empty() {
-                match &mut state.owner {
-                    Some(slot) => update_waker(slot, owner),
-                    None => state.owner = Some(owner.clone()),
-                }
-                false
-            } else {
-                local.extend(state.indices.drain(..));
-                true
-            }
-        })
     }
 }
 

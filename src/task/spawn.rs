@@ -333,12 +333,22 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // Dropped by its executor before it finished: the future's own `Drop`
-            // runs first, then the handle learns it was cancelled.
+            // runs first, then the handle learns it was cancelled; also when that
+            // `Drop` panics (the panic goes on to the executor).
             if let StageProj::Running { .. } = this.stage.as_mut().project() {
+                let _cancelled = CompleteCancelled(this.shared);
                 this.stage.set(Stage::Done);
-                this.shared.complete(Err(JoinError::Cancelled));
             }
         }
+    }
+}
+
+/// Publishes `JoinError::Cancelled` when dropped, even while unwinding.
+struct CompleteCancelled<'a, T>(&'a Shared<T>);
+
+impl<T> Drop for CompleteCancelled<'_, T> {
+    fn drop(&mut self) {
+        self.0.complete(Err(JoinError::Cancelled));
     }
 }
 
