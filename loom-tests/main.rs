@@ -1,5 +1,6 @@
 //! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore`,
-//! `Event`, `Condvar`, `Barrier` and `Queue`.
+//! `Event`, `Condvar`, `Barrier`, `Queue`, and the task module's
+//! `CancellationToken`, `JoinHandle`, `BackgroundTasks` and `TaskSet`.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -27,6 +28,7 @@ mod mutex;
 mod queue;
 mod rwlock;
 mod semaphore;
+mod task;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -405,8 +405,10 @@ impl<F: Future> TaskSet<F> {
                 let waker = Waker::from(PublicArc::clone(&node));
                 (node, waker)
             });
-            // Cleared before the poll: a wake during it queues the entry again.
-            node.queued.store(false, Ordering::Release);
+            // Cleared before the poll: a wake during it queues the entry again. A
+            // swap, not a store: it reads the last waker's swap, so this poll sees
+            // everything written before any wake that found the entry queued.
+            node.queued.swap(false, Ordering::AcqRel);
             if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
                 let id = meta.id;
                 meta.next = free;

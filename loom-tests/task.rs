@@ -1,0 +1,616 @@
+//! `CancellationToken`: cancel vs a waiter's registration, vs `child_token`, vs a
+//! child's last drop and vs clones; `JoinHandle`: the task's completion vs `abort`
+//! vs `on_complete` vs the handle's drop; `BackgroundTasks`: a task leaving vs
+//! `join` vs `cancel_all`; `TaskSet`: a wake from another thread vs `join_next`.
+//!
+//! Tasks are spawned on a spawner that only stores the boxed task; the model then
+//! drives it with `block_on` on a loom thread of its own, so the executor is part of
+//! the explored schedule. A task that is never woken again (a lost abort, a lost
+//! wake of the set's owner) leaves its runner or its awaiter blocked: a loom
+//! deadlock. Loom's leak check covers the `Arc`s: a parent and child token that keep
+//! each other alive, or a task state nobody frees, fails the model.
+//! `task_set_wake_while_queued_is_not_lost` found a lost wake in `TaskSet` under
+//! the C11 memory model (the `queued` flag was cleared with a plain store); fixed.
+
+use std::cell::RefCell;
+use std::future::{Future, pending};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use async_patterns::task::{BackgroundTasks, CancellationToken, JoinError, Spawn, TaskSet, spawn};
+use loom::future::block_on;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+use crate::{model, poll_once, with_static};
+
+/// A task as a spawner gets it.
+type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Spawns `future` on a spawner that keeps the boxed task, and returns the handle
+/// and the task, for the model to run on a thread of its choice.
+fn spawn_here<F>(future: F) -> (async_patterns::task::JoinHandle<F::Output>, BoxedTask)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let slot = RefCell::new(None);
+    let handle = spawn(&|task: BoxedTask| *slot.borrow_mut() = Some(task), future);
+    (
+        handle,
+        slot.into_inner().expect("spawn handed the task over"),
+    )
+}
+
+/// A spawner that queues the tasks (for `BackgroundTasks`, which keeps its spawner
+/// and must be shared between threads). The queue is only touched by the model's
+/// set-up, never concurrently, so a std lock is enough.
+#[derive(Clone, Default)]
+struct Spawned(std::sync::Arc<std::sync::Mutex<Vec<BoxedTask>>>);
+
+impl Spawn for Spawned {
+    fn spawn_boxed(&self, future: BoxedTask) {
+        self.0.lock().unwrap().push(future);
+    }
+}
+
+impl Spawned {
+    /// The tasks spawned so far, in order.
+    fn take(&self) -> Vec<BoxedTask> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A one-shot gate a future can wait at: `open` wakes the waiting task (if it
+/// registered) with loom's own lock, so loom sees both sides.
+struct Gate(Mutex<(bool, Option<Waker>)>);
+
+impl Gate {
+    fn new() -> Self {
+        Self(Mutex::new((false, None)))
+    }
+
+    fn open(&self) {
+        let waker = {
+            let mut state = self.0.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn wait(&self) -> GateWait<'_> {
+        GateWait(self)
+    }
+}
+
+/// Future of [`Gate::wait`].
+struct GateWait<'a>(&'a Gate);
+
+impl Future for GateWait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.0.0.lock().unwrap();
+        if state.0 {
+            Poll::Ready(())
+        } else {
+            state.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// Set when dropped: stands for the cleanup in a task future's `Drop`.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CancellationToken
+// ---------------------------------------------------------------------------
+
+/// A waiter in `cancelled()` polled on one thread while another cancels: whether
+/// its first check, its registration under the lock, or the cancel's drain of the
+/// waiters comes first, the waiter completes (it never registers after the drain).
+#[test]
+fn cancel_vs_cancelled_registration() {
+    model(|| {
+        let token = CancellationToken::new();
+        let waiter = {
+            let token = token.clone();
+            thread::spawn(move || {
+                block_on(token.cancelled());
+                assert!(token.is_cancelled());
+            })
+        };
+        token.cancel();
+        waiter.join().unwrap();
+    });
+}
+
+/// Two waiters registered before the race: one is dropped while the token is
+/// cancelled, the other waits. The drop removes its slot or finds the slab drained
+/// by the cancel (no double removal, no panic), and the other waiter is woken.
+#[test]
+fn dropped_waiter_vs_cancel() {
+    model(|| {
+        let token = CancellationToken::new();
+        let mut dropped = Box::pin(token.clone().cancelled_owned());
+        assert!(poll_once(dropped.as_mut()).is_pending());
+        let mut waiting = Box::pin(token.clone().cancelled_owned());
+        assert!(poll_once(waiting.as_mut()).is_pending());
+
+        let dropper = thread::spawn(move || drop(dropped));
+        let waiter = thread::spawn(move || block_on(waiting));
+        token.cancel();
+        dropper.join().unwrap();
+        waiter.join().unwrap();
+    });
+}
+
+/// A child token is created (on a clone of the parent, dropped afterwards) while
+/// the parent is cancelled: the child is either born cancelled or attached in time
+/// to be cancelled with the parent, so its `cancelled()` completes either way.
+#[test]
+fn cancel_vs_child_token() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let creator = {
+            let parent = parent.clone();
+            thread::spawn(move || {
+                let child = parent.child_token();
+                drop(parent);
+                block_on(child.cancelled());
+                assert!(child.is_cancelled());
+            })
+        };
+        parent.cancel();
+        creator.join().unwrap();
+        assert!(
+            parent.child_token().is_cancelled(),
+            "a late child is born cancelled"
+        );
+    });
+}
+
+/// A parent → child → grandchild chain; the child's last handle is dropped, then
+/// the grandchild's (which detaches the grandchild, then the child, now
+/// unreferenced, from the parent) while the parent is cancelled. Whichever side
+/// reaches the parent's child slot first, it is removed once (a second removal
+/// panics in the slab), nothing is left cancelled-but-attached, and the nodes are
+/// freed (loom's leak check: parent and child hold `Arc`s of each other).
+#[test]
+fn child_last_drop_vs_parent_cancel() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let grandchild = child.child_token();
+        let dropper = thread::spawn(move || {
+            drop(child);
+            drop(grandchild);
+        });
+        parent.cancel();
+        dropper.join().unwrap();
+        assert!(parent.is_cancelled());
+    });
+}
+
+/// A child cancels itself (detaching from the parent) while the parent cancels
+/// (draining its children): both end cancelled, no slot is removed twice, and a
+/// waiter on a grandchild is woken by whichever cancel reaches it.
+#[test]
+fn child_cancel_vs_parent_cancel() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let grandchild = child.child_token();
+        let mut waiting = Box::pin(grandchild.cancelled_owned());
+        assert!(poll_once(waiting.as_mut()).is_pending());
+
+        let canceller = {
+            let child = child.clone();
+            thread::spawn(move || child.cancel())
+        };
+        let waiter = thread::spawn(move || block_on(waiting));
+        parent.cancel();
+        canceller.join().unwrap();
+        waiter.join().unwrap();
+        assert!(child.is_cancelled());
+    });
+}
+
+/// A child's handles are cloned and dropped (the original goes, the clone stays)
+/// while the parent is cancelled: the count of handles never reaches zero, so the
+/// child stays attached until the cancel, and the clone's `cancelled()` completes.
+#[test]
+fn clone_and_drop_vs_cancel() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let holder = thread::spawn(move || {
+            let clone = child.clone();
+            drop(child);
+            block_on(clone.cancelled());
+        });
+        parent.cancel();
+        holder.join().unwrap();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// JoinHandle
+// ---------------------------------------------------------------------------
+
+/// The task waits at a gate; one thread runs it, another opens the gate, and the
+/// handle's owner aborts it and then awaits the handle. The handle completes with
+/// `Ok(42)` (the task got through first) or `Err(Cancelled)`, and then the future
+/// was dropped before the handle learnt it (its `Drop` is the task's cleanup).
+#[test]
+fn abort_vs_completion() {
+    model(|| {
+        let gate = Arc::new(Gate::new());
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let (gate, guard) = (gate.clone(), DropFlag(dropped.clone()));
+            async move {
+                let _guard = guard;
+                gate.wait().await;
+                42
+            }
+        });
+        let runner = thread::spawn(move || block_on(task));
+        let opener = thread::spawn(move || gate.open());
+        handle.abort();
+        match block_on(handle) {
+            Ok(output) => assert_eq!(output, 42),
+            Err(error) => {
+                assert!(error.is_cancelled(), "{error:?}");
+                assert!(
+                    dropped.load(Ordering::Relaxed),
+                    "Cancelled published before the future was dropped"
+                );
+            }
+        }
+        runner.join().unwrap();
+        opener.join().unwrap();
+        assert!(dropped.load(Ordering::Relaxed));
+    });
+}
+
+/// The task waits forever; an `AbortHandle` aborts it from another thread while it
+/// is polled and while the handle is awaited. The abort either sets the flag
+/// before the task's poll registered its waker (the poll sees the flag) or finds
+/// the waker and wakes the task: the runner finishes, and the handle completes with
+/// `Cancelled` after the future's `Drop` ran.
+#[test]
+fn abort_wakes_pending_task() {
+    model(|| {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let guard = DropFlag(dropped.clone());
+            async move {
+                let _guard = guard;
+                pending::<()>().await;
+                42
+            }
+        });
+        let abort = handle.abort_handle();
+        let runner = thread::spawn(move || block_on(task));
+        let aborter = thread::spawn(move || abort.abort());
+        let result = block_on(handle);
+        assert!(matches!(result, Err(JoinError::Cancelled)), "{result:?}");
+        assert!(dropped.load(Ordering::Relaxed), "Cancelled before the drop");
+        runner.join().unwrap();
+        aborter.join().unwrap();
+    });
+}
+
+/// A callback for `on_complete` that counts its runs in `calls` and records the
+/// outcome in `outcome` (1: `Ok(42)`, 2: cancelled, after the future's `Drop`);
+/// every callback of one task must see the same outcome.
+fn counting_callback(
+    calls: &Arc<AtomicUsize>,
+    outcome: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicBool>,
+) -> impl FnOnce(Result<&u32, &JoinError>) + Send + 'static {
+    let (calls, outcome, dropped) = (calls.clone(), outcome.clone(), dropped.clone());
+    move |result| {
+        let seen = match result {
+            Ok(&output) => {
+                assert_eq!(output, 42);
+                1
+            }
+            Err(error) => {
+                assert!(error.is_cancelled(), "{error:?}");
+                assert!(dropped.load(Ordering::Relaxed), "Cancelled before the drop");
+                2
+            }
+        };
+        let before = outcome.swap(seen, Ordering::Relaxed);
+        assert!(
+            before == 0 || before == seen,
+            "callbacks saw different outcomes"
+        );
+        calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The task (ready at its first poll) completes on one thread; another thread
+/// registers a callback through a shared handle, aborts the task and drops its
+/// handle; the main thread registers a callback and drops the last handle. Each
+/// callback runs exactly once, whether it was registered before the completion,
+/// while the output was held for other callbacks, or after it was published, and
+/// both see the same outcome (`Ok(42)`, or `Cancelled` after the future's `Drop`).
+#[test]
+fn on_complete_vs_completion_abort_and_drop() {
+    model(|| {
+        let [calls, outcome] = [(); 2].map(|()| Arc::new(AtomicUsize::new(0)));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let guard = DropFlag(dropped.clone());
+            async move {
+                drop(guard);
+                42u32
+            }
+        });
+        let handle = Arc::new(handle);
+        let runner = thread::spawn(move || block_on(task));
+        let other = {
+            let handle = handle.clone();
+            let callback = counting_callback(&calls, &outcome, &dropped);
+            thread::spawn(move || {
+                handle.on_complete(callback);
+                handle.abort();
+            })
+        };
+        handle.on_complete(counting_callback(&calls, &outcome, &dropped));
+        drop(handle);
+        runner.join().unwrap();
+        other.join().unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 2, "a callback was lost");
+    });
+}
+
+/// The executor polls the task once and then drops it (as an executor that shuts
+/// down does) while a callback is registered and the handle awaited: the handle
+/// gets `Cancelled` after the future's `Drop` ran, and the callback runs once.
+#[test]
+fn executor_drop_vs_on_complete_and_await() {
+    model(|| {
+        let [calls, outcome] = [(); 2].map(|()| Arc::new(AtomicUsize::new(0)));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, mut task) = spawn_here({
+            let guard = DropFlag(dropped.clone());
+            async move {
+                let _guard = guard;
+                pending::<()>().await;
+                42u32
+            }
+        });
+        let executor = thread::spawn(move || {
+            assert!(poll_once(Pin::new(&mut task)).is_pending());
+            drop(task);
+        });
+        handle.on_complete(counting_callback(&calls, &outcome, &dropped));
+        let result = block_on(handle);
+        assert!(matches!(result, Err(JoinError::Cancelled)), "{result:?}");
+        assert!(dropped.load(Ordering::Relaxed), "Cancelled before the drop");
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            1,
+            "output published before the callback ran"
+        );
+        executor.join().unwrap();
+    });
+}
+
+/// A callback registered while the task completes, and the handle awaited: the
+/// callback runs once, before the handle sees the output (the output is published
+/// only when no callback is left), and the awaiting task is woken.
+#[test]
+fn on_complete_vs_completion_then_await() {
+    model(|| {
+        let [calls, outcome] = [(); 2].map(|()| Arc::new(AtomicUsize::new(0)));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let guard = DropFlag(dropped.clone());
+            async move {
+                drop(guard);
+                42u32
+            }
+        });
+        let runner = thread::spawn(move || block_on(task));
+        handle.on_complete(counting_callback(&calls, &outcome, &dropped));
+        assert_eq!(block_on(handle).unwrap(), 42);
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            1,
+            "output published before the callback ran"
+        );
+        runner.join().unwrap();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// BackgroundTasks
+// ---------------------------------------------------------------------------
+
+/// A task finishes on its runner (its `Leave` removes it from the registry and
+/// wakes the joiners once the set is empty) while `join()` waits: the join
+/// completes, and the set is empty.
+#[test]
+fn background_leave_vs_join() {
+    model(|| {
+        let spawned = Spawned::default();
+        let tasks = BackgroundTasks::new(spawned.clone());
+        drop(tasks.spawn(async {}));
+        let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let runner = thread::spawn(move || block_on(task));
+        block_on(tasks.join());
+        assert!(tasks.is_empty());
+        runner.join().unwrap();
+    });
+}
+
+/// Two tasks on one runner, one done at its first poll, one that never finishes
+/// by itself; `cancel_all` runs on another thread while `join()` waits. The
+/// pending task is woken by the abort and leaves, so the join completes; the first
+/// task's handle has `Ok` or `Cancelled` (the abort may come first), the second
+/// one's `Cancelled`.
+#[test]
+fn background_cancel_all_vs_finish_vs_join() {
+    model(|| {
+        let spawned = Spawned::default();
+        let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
+        let quick = tasks.spawn(async { 1u32 });
+        let stuck = tasks.spawn(pending::<u32>());
+        let mut queued = spawned.take().into_iter();
+        let (a, b) = (queued.next().unwrap(), queued.next().unwrap());
+        let runner = thread::spawn(move || block_on(futures::future::join(a, b)));
+        let canceller = {
+            let tasks = tasks.clone();
+            thread::spawn(move || tasks.cancel_all())
+        };
+        block_on(tasks.join());
+        assert!(tasks.is_empty());
+        runner.join().unwrap();
+        canceller.join().unwrap();
+        match block_on(quick) {
+            Ok(output) => assert_eq!(output, 1),
+            Err(error) => assert!(error.is_cancelled(), "{error:?}"),
+        }
+        assert!(matches!(block_on(stuck), Err(JoinError::Cancelled)));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// TaskSet
+// ---------------------------------------------------------------------------
+
+/// A future of the set waits at a gate that another thread opens: the wake (its
+/// slot's waker) may come before the future's poll, during it, between the poll
+/// and the owner's registration, or after: `join_next` under `block_on` completes
+/// in every case (the slot is queued again, and the owner is woken or finds it).
+#[test]
+fn task_set_wake_vs_join_next() {
+    model(|| {
+        // SAFETY: the closure joins the thread it gives the reference to.
+        unsafe {
+            with_static(Gate::new(), |gate| {
+                let mut set = TaskSet::new();
+                set.push(gate.wait());
+                let opener = thread::spawn(move || gate.open());
+                assert_eq!(block_on(set.join_next()), Some(()));
+                assert!(set.is_empty());
+                opener.join().unwrap();
+            })
+        };
+    });
+}
+
+/// Two futures of the set, each at its own gate, opened one after the other from
+/// another thread while the owner takes both outputs: neither wake is lost
+/// (the second may come while the owner polls the first, or after it
+/// registered), and the set ends empty.
+#[test]
+fn task_set_two_wakes_vs_join_next() {
+    model(|| {
+        // SAFETY: the closure joins the thread it gives the references to.
+        unsafe {
+            with_static([Gate::new(), Gate::new()], |gates| {
+                let mut set = TaskSet::new();
+                let ids = gates.each_ref().map(|gate| set.push(gate.wait()));
+                let opener = thread::spawn(move || gates.iter().for_each(Gate::open));
+                let mut done = [
+                    block_on(set.join_next_with_id()).unwrap().0,
+                    block_on(set.join_next_with_id()).unwrap().0,
+                ];
+                done.sort_unstable();
+                assert_eq!(done, ids);
+                assert_eq!(block_on(set.join_next()), None);
+                opener.join().unwrap();
+            })
+        };
+    });
+}
+
+/// A future that is ready once `count` reached `target`; it hands its waker over
+/// on the first poll only (and again only if the waker changes), as futures that
+/// keep a stable waker may: after that it relies on the executor's promise that a
+/// wake is followed by a poll that sees what the waker wrote before waking.
+struct Count<'a> {
+    count: &'a AtomicUsize,
+    waker: &'a Mutex<Option<Waker>>,
+    target: usize,
+    registered: Option<Waker>,
+}
+
+impl Future for Count<'_> {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            self.registered = Some(cx.waker().clone());
+        }
+        let count = self.count.load(Ordering::Acquire);
+        if count >= self.target {
+            Poll::Ready(count)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// One future of the set waits until a counter reaches 2; another thread bumps it
+/// twice, waking the future after each bump. The second wake may find the slot
+/// still queued by the first (and add nothing): the owner's next poll must then
+/// still see the second bump, so `join_next` completes.
+///
+/// It caught a real bug (a loom deadlock): the owner cleared `queued` with a plain
+/// `store(false, Release)` before the poll, which does not synchronize with the
+/// second wake's `swap(true)`, so the poll could read the count as 1 and nobody
+/// woke the owner again. The owner now clears it with `swap(false, AcqRel)`.
+#[test]
+fn task_set_wake_while_queued_is_not_lost() {
+    model(|| {
+        // SAFETY: the closure joins the thread it gives the reference to.
+        unsafe {
+            with_static(
+                (AtomicUsize::new(0), Mutex::new(None::<Waker>)),
+                |(count, waker)| {
+                    let mut set = TaskSet::new();
+                    set.push(Count {
+                        count,
+                        waker,
+                        target: 2,
+                        registered: None,
+                    });
+                    let bumper = thread::spawn(move || {
+                        for _ in 0..2 {
+                            count.fetch_add(1, Ordering::Release);
+                            let w = waker.lock().unwrap().clone();
+                            if let Some(w) = w {
+                                w.wake();
+                            }
+                        }
+                    });
+                    assert_eq!(block_on(set.join_next()), Some(2));
+                    bumper.join().unwrap();
+                },
+            )
+        };
+    });
+}
