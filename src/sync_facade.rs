@@ -31,14 +31,19 @@ pub(crate) use portable_atomic_util::Arc;
 #[cfg(target_has_atomic = "ptr")]
 pub(crate) use alloc::sync::Arc as PublicArc;
 
-/// A number that changes from call to call (a relaxed counter, load and store only,
-/// so every target has it; a lost update under a race only repeats a number): where
-/// `race` and `select` start polling, so that fresh calls in a loop take turns.
+/// A well-mixed number that changes from call to call: where `race` and `select`
+/// start polling. A relaxed counter (load and store only, so every target has it;
+/// a lost update under a race only repeats a number) through a SplitMix64
+/// finaliser, so that code making several fresh `select`s per loop round does not
+/// give each of them the same side every round.
 pub(crate) fn next_seed() -> usize {
-    static SEED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
-    let seed = SEED.load(core::sync::atomic::Ordering::Relaxed);
-    SEED.store(seed.wrapping_add(1), core::sync::atomic::Ordering::Relaxed);
-    seed
+    static COUNTER: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.load(core::sync::atomic::Ordering::Relaxed);
+    COUNTER.store(n.wrapping_add(1), core::sync::atomic::Ordering::Relaxed);
+    let mut z = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as usize
 }
 
 // ---------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 //! The same workloads on every executor: the `sync` primitives are runtime-agnostic,
 //! so they must behave the same under tokio, async-executor (smol), futures'
 //! `LocalPool`, a hand-written firmware-style `block_on`, embassy-executor on the
-//! host, and plain threads with the `*_blocking` API. Each executor runs three
-//! workloads, as three tests: *locks* (`Mutex`, `RwLock`, `Semaphore`), *signals*
-//! (`Barrier`, `Event`, `Condvar`) and the *queue* (`queue::Queue`).
+//! host, and plain threads with the `*_blocking` API. Each executor runs four
+//! workloads, as four tests: *locks* (`Mutex`, `RwLock`, `Semaphore`), *signals*
+//! (`Barrier`, `Event`, `Condvar`), the *queue* (`queue::Queue`) and *tasks*
+//! (`task::spawn`, `TaskSet`, `CancellationToken`, `BackgroundTasks`).
 //!
 //! Locks workload: [`TASKS`] tasks share an `Arc<Mutex<u64>>`, an
 //! `Arc<RwLock<Vec<u64>>>` and an `Arc<Semaphore>` with [`PERMITS`] permits. Each
@@ -61,6 +62,33 @@
 //! never held more than [`QUEUE_CAP`] items, and it is empty, shut down and has no
 //! unfinished task.
 //!
+//! Tasks workload: [`TASKS`] tasks share a root `CancellationToken`. Each does
+//! [`TASK_ROUNDS`] rounds of
+//!
+//! 1. make a child of the root (children come and go on the shared root from every
+//!    task at once) and a `TaskSet` of [`SET_SIZE`] futures that yield a few times
+//!    and return a value naming the task, the round and the future, plus one
+//!    waiting in `cancelled_owned` on the child and one `run_until_cancelled` on it;
+//!    take the [`SET_SIZE`] values with `join_next_with_id` (the waiters must still
+//!    be in the set, and each id is the one `push` returned), cancel the child and
+//!    take the two waiters' outputs with `join_all`;
+//! 2. where the executor can spawn `'static + Send` futures: `spawn` a task, register
+//!    an `on_complete` callback and await its output; `spawn` a task that waits for a
+//!    token nobody cancels, `abort` it, and check that the handle yields
+//!    `JoinError::Cancelled` after the future's `Drop` ran; spawn three tasks on a
+//!    `BackgroundTasks`, `join` it (all three ran, the set is empty), then spawn one
+//!    that never ends and `shutdown` (it was dropped, the set is empty).
+//!
+//! The spawner of each executor: tokio's `Handle`, async-executor's `spawn`,
+//! `LocalPool` through a channel to a local task that spawns what it receives,
+//! embassy's `SendSpawner` with a pool of boxed-future tasks, and a thread per task
+//! (with `futures::executor::block_on`) for the plain-threads run. The hand-written
+//! `block_on` drives one future and has no way to run another `'static` one beside
+//! it: there, the tasks workload runs its `TaskSet` and token part only. At the end:
+//! every task finished all its rounds, every count adds up (set outputs, and with a
+//! spawner the spawned outputs, callbacks, aborted futures dropped, background tasks
+//! run and shut down), and the root token was never cancelled.
+//!
 //! Every test runs its executor on a watchdog thread: a lost wake-up or a deadlock
 //! fails the test after [`TIMEOUT`] instead of hanging the test binary (the hung
 //! thread is left behind; the process exits when the harness does).
@@ -81,6 +109,7 @@ use async_patterns::queue::{Queue, ShutdownError, TryGetError};
 use async_patterns::sync::{
     Barrier, BarrierWaitResult, BrokenBarrierError, Condvar, Event, Mutex, RwLock, Semaphore,
 };
+use async_patterns::task::{BackgroundTasks, CancellationToken, JoinError, Spawn, TaskSet, spawn};
 
 const TASKS: usize = 8;
 const ROUNDS: u64 = 200;
@@ -108,7 +137,16 @@ trait Workload: Clone + Send + 'static {
     fn blocking(&self, id: usize) -> TaskResult;
     /// Checks the per-task results and the final state; returns a short summary.
     fn verify(&self, results: &[TaskResult]) -> Result<String, String>;
+    /// The executor's way to spawn `'static + Send` futures, given before the tasks
+    /// are made, by the executors that have one (only the tasks workload uses it).
+    fn set_spawner(&self, _spawner: SharedSpawner) {}
 }
+
+/// A future as [`Spawn`] hands it to an executor.
+type BoxedUnit = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An executor's spawner, shared by the tasks of a workload.
+type SharedSpawner = Arc<dyn Spawn + Send + Sync>;
 
 /// Checks that every task reported all its rounds.
 fn check_results(results: &[TaskResult], problems: &mut String) {
@@ -907,6 +945,274 @@ impl Workload for Pipeline {
 }
 
 // ---------------------------------------------------------------------------
+// The tasks workload: spawn, TaskSet, CancellationToken, BackgroundTasks
+// ---------------------------------------------------------------------------
+
+const TASK_ROUNDS: u64 = 50;
+/// Futures in each round's `TaskSet` besides the two cancellation waiters.
+const SET_SIZE: u64 = 4;
+/// The outputs of the two waiters of each round's set.
+const WOKEN_BY_CANCEL: u64 = u64::MAX;
+const STOPPED_BY_CANCEL: u64 = u64::MAX - 1;
+
+/// The shared state of the tasks workload.
+#[derive(Clone)]
+struct Tasks {
+    spawner: Arc<std::sync::OnceLock<SharedSpawner>>,
+    /// The parent of every round's token; never cancelled.
+    root: CancellationToken,
+    /// Outputs taken out of the task sets.
+    set_outputs: Arc<AtomicU64>,
+    /// Spawned outputs received through a `JoinHandle`.
+    joined: Arc<AtomicU64>,
+    /// `on_complete` callbacks run (with the right output).
+    callbacks: Arc<AtomicU64>,
+    /// Aborted futures dropped.
+    aborted: Arc<AtomicU64>,
+    /// Background tasks that ran to their end.
+    background: Arc<AtomicU64>,
+    /// Background tasks dropped by `shutdown`.
+    shut_down: Arc<AtomicU64>,
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// The value future `j` of task `id`'s set returns in `round`.
+fn set_value(id: usize, round: u64, j: u64) -> u64 {
+    log_entry(id, round) * 10 + j
+}
+
+async fn tasks_worker(t: Tasks, id: usize) -> TaskResult {
+    let spawner = t.spawner.get().cloned();
+    for round in 0..TASK_ROUNDS {
+        let at = |what: &str| format!("task {id} round {round}: {what}");
+
+        // TaskSet and tokens.
+        let token = t.root.child_token();
+        let mut set: TaskSet<Pin<Box<dyn Future<Output = u64> + Send>>> = TaskSet::new();
+        let mut ids = Vec::new();
+        for j in 0..SET_SIZE {
+            let id = set.push(Box::pin(async move {
+                for _ in 0..(j + id as u64) % 3 {
+                    yield_now().await;
+                }
+                set_value(id, round, j)
+            }));
+            ids.push(id);
+        }
+        let waiter = token.child_token().cancelled_owned();
+        set.push(Box::pin(async move {
+            waiter.await;
+            WOKEN_BY_CANCEL
+        }));
+        let runner = token
+            .clone()
+            .run_until_cancelled_owned(std::future::pending::<u64>());
+        set.push(Box::pin(async move {
+            runner.await.unwrap_or(STOPPED_BY_CANCEL)
+        }));
+        let mut got = Vec::new();
+        for _ in 0..SET_SIZE {
+            match set.join_next_with_id().await {
+                Some((set_id, value)) => {
+                    let j = value.wrapping_sub(set_value(id, round, 0));
+                    if j >= SET_SIZE || ids[j as usize] != set_id {
+                        return Err(at(&format!("set output {value} came with id {set_id}")));
+                    }
+                    got.push(j);
+                }
+                None => return Err(at("the set ran dry early")),
+            }
+        }
+        got.sort_unstable();
+        if got != (0..SET_SIZE).collect::<Vec<_>>() || set.len() != 2 {
+            return Err(at(&format!("set outputs {got:?}, {} left", set.len())));
+        }
+        token.cancel();
+        let mut rest = set.join_all().await;
+        rest.sort_unstable();
+        if rest != [STOPPED_BY_CANCEL, WOKEN_BY_CANCEL] || !set.is_empty() {
+            return Err(at(&format!("after the cancel the set gave {rest:?}")));
+        }
+        t.set_outputs.fetch_add(SET_SIZE + 2, SeqCst);
+        if t.root.is_cancelled() {
+            return Err(at("a child's cancel reached the root"));
+        }
+
+        let Some(spawner) = &spawner else { continue };
+        let spawner: &(dyn Spawn + Send + Sync) = &**spawner;
+
+        // spawn, on_complete, abort.
+        let value = log_entry(id, round);
+        let handle = spawn(spawner, async move {
+            yield_now().await;
+            value
+        });
+        let callbacks = Arc::clone(&t.callbacks);
+        handle.on_complete(move |result| {
+            if result.ok() == Some(&value) {
+                callbacks.fetch_add(1, SeqCst);
+            }
+        });
+        match handle.await {
+            Ok(v) if v == value => {
+                t.joined.fetch_add(1, SeqCst);
+            }
+            other => return Err(at(&format!("spawned task gave {other:?}"))),
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let never = CancellationToken::new();
+        let blocked = {
+            let mark = SetOnDrop(Arc::clone(&dropped));
+            spawn(spawner, async move {
+                let _mark = mark;
+                never.cancelled_owned().await;
+            })
+        };
+        if round % 2 == 0 {
+            yield_now().await; // sometimes let it start waiting first
+        }
+        blocked.abort();
+        match blocked.await {
+            Err(JoinError::Cancelled) if dropped.load(SeqCst) => {
+                t.aborted.fetch_add(1, SeqCst);
+            }
+            Err(JoinError::Cancelled) => {
+                return Err(at("Cancelled before the aborted future was dropped"));
+            }
+            other => return Err(at(&format!("aborted task gave {other:?}"))),
+        }
+
+        // BackgroundTasks.
+        let tasks = BackgroundTasks::new(|fut: BoxedUnit| spawner.spawn_boxed(fut));
+        let ran = Arc::new(AtomicUsize::new(0));
+        for k in 0..3 {
+            let ran = Arc::clone(&ran);
+            drop(tasks.spawn(async move {
+                for _ in 0..k {
+                    yield_now().await;
+                }
+                ran.fetch_add(1, SeqCst);
+            }));
+        }
+        tasks.join().await;
+        if ran.load(SeqCst) != 3 || !tasks.is_empty() {
+            return Err(at(&format!(
+                "join returned with {} of 3 run, {} left",
+                ran.load(SeqCst),
+                tasks.len()
+            )));
+        }
+        t.background.fetch_add(3, SeqCst);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicBool::new(false));
+        let mark = SetOnDrop(Arc::clone(&stopped));
+        let start = Arc::clone(&started);
+        drop(tasks.spawn(async move {
+            let _mark = mark;
+            start.store(true, SeqCst);
+            std::future::pending::<()>().await;
+        }));
+        // Shut down whether or not it started: its future is dropped before
+        // `shutdown` returns either way.
+        tasks.shutdown().await;
+        if !stopped.load(SeqCst) || !tasks.is_empty() {
+            return Err(at("shutdown returned before its task was dropped"));
+        }
+        t.shut_down.fetch_add(1, SeqCst);
+    }
+    Ok(TASK_ROUNDS)
+}
+
+impl Workload for Tasks {
+    fn new() -> Self {
+        Self {
+            spawner: Arc::default(),
+            root: CancellationToken::new(),
+            set_outputs: Arc::default(),
+            joined: Arc::default(),
+            callbacks: Arc::default(),
+            aborted: Arc::default(),
+            background: Arc::default(),
+            shut_down: Arc::default(),
+        }
+    }
+
+    fn task(&self, id: usize) -> BoxedTask {
+        Box::pin(tasks_worker(self.clone(), id))
+    }
+
+    /// The same async code, on this thread with `futures::executor::block_on` (the
+    /// task types have no blocking API); spawned tasks get a thread each.
+    fn blocking(&self, id: usize) -> TaskResult {
+        futures::executor::block_on(tasks_worker(self.clone(), id))
+    }
+
+    fn set_spawner(&self, spawner: SharedSpawner) {
+        let _ = self.spawner.set(spawner);
+    }
+
+    fn verify(&self, results: &[TaskResult]) -> Result<String, String> {
+        let mut problems = String::new();
+        if results.len() != TASKS {
+            let _ = writeln!(problems, "{} task results, expected {TASKS}", results.len());
+        }
+        for (i, r) in results.iter().enumerate() {
+            match r {
+                Ok(TASK_ROUNDS) => {}
+                other => {
+                    let _ = writeln!(problems, "task {i}: {other:?}");
+                }
+            }
+        }
+        let rounds = TASKS as u64 * TASK_ROUNDS;
+        let spawned = self.spawner.get().is_some();
+        let per_round = |n: u64| if spawned { n * rounds } else { 0 };
+        for (what, counter, expected) in [
+            ("set outputs", &self.set_outputs, (SET_SIZE + 2) * rounds),
+            ("spawned outputs", &self.joined, per_round(1)),
+            ("on_complete callbacks", &self.callbacks, per_round(1)),
+            ("aborted futures dropped", &self.aborted, per_round(1)),
+            ("background tasks run", &self.background, per_round(3)),
+            ("background tasks shut down", &self.shut_down, per_round(1)),
+        ] {
+            let n = counter.load(SeqCst);
+            if n != expected {
+                let _ = writeln!(problems, "{what}: {n}, expected {expected}");
+            }
+        }
+        if self.root.is_cancelled() {
+            problems.push_str("the root token was cancelled\n");
+        }
+        if problems.is_empty() {
+            Ok(if spawned {
+                format!(
+                    "{} set outputs, {} spawned, {} aborted, {} background tasks",
+                    self.set_outputs.load(SeqCst),
+                    self.joined.load(SeqCst),
+                    self.aborted.load(SeqCst),
+                    self.background.load(SeqCst) + self.shut_down.load(SeqCst),
+                )
+            } else {
+                format!(
+                    "{} set outputs (no spawner: TaskSet and tokens only)",
+                    self.set_outputs.load(SeqCst)
+                )
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------
 
@@ -1056,6 +1362,10 @@ fn on_tokio<W: Workload>(shared: W) -> Vec<TaskResult> {
         .worker_threads(2)
         .build()
         .expect("build the tokio runtime");
+    let handle = rt.handle().clone();
+    shared.set_spawner(Arc::new(move |fut: BoxedUnit| {
+        handle.spawn(fut);
+    }));
     rt.block_on(async {
         let handles: Vec<_> = (0..W::TASK_COUNT)
             .map(|id| tokio::spawn(shared.task(id)))
@@ -1083,8 +1393,19 @@ fn tokio_multi_thread_queue() {
     run_checked("tokio queue", on_tokio::<Pipeline>);
 }
 
+#[test]
+fn tokio_multi_thread_tasks() {
+    run_checked("tokio tasks", on_tokio::<Tasks>);
+}
+
 fn on_async_executor<W: Workload>(shared: W) -> Vec<TaskResult> {
-    let ex = async_executor::Executor::new();
+    let ex = Arc::new(async_executor::Executor::new());
+    let weak = Arc::downgrade(&ex);
+    shared.set_spawner(Arc::new(move |fut: BoxedUnit| {
+        if let Some(ex) = weak.upgrade() {
+            ex.spawn(fut).detach();
+        }
+    }));
     let tasks: Vec<_> = (0..W::TASK_COUNT)
         .map(|id| ex.spawn(shared.task(id)))
         .collect();
@@ -1123,11 +1444,30 @@ fn async_executor_two_threads_queue() {
     run_checked("async-executor queue", on_async_executor::<Pipeline>);
 }
 
+#[test]
+fn async_executor_two_threads_tasks() {
+    run_checked("async-executor tasks", on_async_executor::<Tasks>);
+}
+
 fn on_local_pool<W: Workload>(shared: W) -> Vec<TaskResult> {
     use futures::task::LocalSpawnExt;
 
     let mut pool = futures::executor::LocalPool::new();
     let spawner = pool.spawner();
+    // The pool's spawner is bound to this thread: spawned futures come through a
+    // channel to a local task that spawns them on the pool.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<BoxedUnit>();
+    shared.set_spawner(Arc::new(move |fut: BoxedUnit| {
+        tx.unbounded_send(fut)
+            .expect("the pool's spawning task is alive");
+    }));
+    let local = spawner.clone();
+    spawner
+        .spawn_local(futures::StreamExt::for_each(rx, move |fut| {
+            local.spawn_local(fut).expect("spawn_local");
+            std::future::ready(())
+        }))
+        .expect("spawn_local");
     let handles: Vec<_> = (0..W::TASK_COUNT)
         .map(|id| {
             spawner
@@ -1153,6 +1493,11 @@ fn futures_local_pool_queue() {
     run_checked("LocalPool queue", on_local_pool::<Pipeline>);
 }
 
+#[test]
+fn futures_local_pool_tasks() {
+    run_checked("LocalPool tasks", on_local_pool::<Tasks>);
+}
+
 // -- a hand-written, firmware-style block_on --------------------------------
 
 /// Set by the waker, cleared by `block_on` before each poll. A `static`, as in
@@ -1161,6 +1506,7 @@ fn futures_local_pool_queue() {
 static WOKEN: AtomicBool = AtomicBool::new(false);
 static WOKEN_SIGNALS: AtomicBool = AtomicBool::new(false);
 static WOKEN_QUEUE: AtomicBool = AtomicBool::new(false);
+static WOKEN_TASKS: AtomicBool = AtomicBool::new(false);
 
 fn flag_waker(flag: &'static AtomicBool) -> Waker {
     const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
@@ -1274,6 +1620,15 @@ fn hand_written_block_on_queue() {
     });
 }
 
+/// `block_on` runs one future and nothing beside it: no spawner, so the tasks
+/// workload runs its `TaskSet` and token part only.
+#[test]
+fn hand_written_block_on_tasks() {
+    run_checked("block_on tasks", |shared: Tasks| {
+        on_block_on(&WOKEN_TASKS, shared)
+    });
+}
+
 // -- embassy-executor on the host -------------------------------------------
 
 /// How many embassy tasks finished, per test; `run_until` stops the executor once
@@ -1281,12 +1636,13 @@ fn hand_written_block_on_queue() {
 static EMBASSY_DONE: AtomicUsize = AtomicUsize::new(0);
 static EMBASSY_DONE_SIGNALS: AtomicUsize = AtomicUsize::new(0);
 static EMBASSY_DONE_QUEUE: AtomicUsize = AtomicUsize::new(0);
+static EMBASSY_DONE_TASKS: AtomicUsize = AtomicUsize::new(0);
 
 /// One workload task as an embassy task. `pool_size` reserves room for all of them
 /// in the task's static pool (embassy-executor 0.10 sizes pools on stable Rust, no
-/// arena feature or nightly needed), for all three tests at once, as tests run in
+/// arena feature or nightly needed), for all four tests at once, as tests run in
 /// parallel; arguments are owned (`'static`).
-#[embassy_executor::task(pool_size = 2 * TASKS + PIPELINE_TASKS)]
+#[embassy_executor::task(pool_size = 3 * TASKS + PIPELINE_TASKS)]
 async fn embassy_worker(
     task: BoxedTask,
     id: usize,
@@ -1296,6 +1652,14 @@ async fn embassy_worker(
     let result = task.await;
     let _ = results.send((id, result));
     done.fetch_add(1, SeqCst);
+}
+
+/// A future spawned through the tasks workload's spawner, as an embassy task. Each
+/// worker has at most four spawned tasks alive at once (three background tasks, or
+/// the aborted one); the pool leaves room to spare.
+#[embassy_executor::task(pool_size = 8 * TASKS)]
+async fn embassy_spawned(future: BoxedUnit) {
+    future.await;
 }
 
 fn on_embassy<W: Workload>(done: &'static AtomicUsize, shared: W) -> Vec<TaskResult> {
@@ -1311,6 +1675,12 @@ fn on_embassy<W: Workload>(done: &'static AtomicUsize, shared: W) -> Vec<TaskRes
             let executor = Box::leak(Box::new(embassy_executor::Executor::new()));
             executor.run_until(
                 |spawner| {
+                    let send = spawner.make_send();
+                    shared.set_spawner(Arc::new(move |fut: BoxedUnit| {
+                        let token =
+                            embassy_spawned(fut).expect("embassy pool of spawned tasks exhausted");
+                        send.spawn(token);
+                    }));
                     for id in 0..W::TASK_COUNT {
                         let token = embassy_worker(shared.task(id), id, tx.clone(), done)
                             .expect("embassy task pool exhausted");
@@ -1354,9 +1724,20 @@ fn embassy_executor_std_queue() {
     });
 }
 
+#[test]
+fn embassy_executor_std_tasks() {
+    run_checked("embassy tasks", |shared: Tasks| {
+        on_embassy(&EMBASSY_DONE_TASKS, shared)
+    });
+}
+
 // -- plain threads, blocking API ----------------------------------------------
 
 fn on_threads<W: Workload>(shared: W) -> Vec<TaskResult> {
+    // A thread per spawned task.
+    shared.set_spawner(Arc::new(|fut: BoxedUnit| {
+        thread::spawn(move || futures::executor::block_on(fut));
+    }));
     thread::scope(|s| {
         let handles: Vec<_> = (0..W::TASK_COUNT)
             .map(|id| {
@@ -1384,4 +1765,9 @@ fn std_threads_blocking_signals() {
 #[test]
 fn std_threads_blocking_queue() {
     run_checked("threads queue", on_threads::<Pipeline>);
+}
+
+#[test]
+fn std_threads_blocking_tasks() {
+    run_checked("threads tasks", on_threads::<Tasks>);
 }

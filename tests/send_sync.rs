@@ -2,11 +2,14 @@
 #![allow(dead_code)]
 
 use std::cell::Cell;
+use std::future::{Future, Ready};
 use std::marker::PhantomPinned;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
-use async_patterns::queue;
 use async_patterns::sync::*;
+use async_patterns::{future, queue, task};
 
 fn send<T: Send>() {}
 fn sync<T: Sync>() {}
@@ -201,4 +204,138 @@ fn queue_futures_are_unpin_whatever_the_item() {
     unpin::<queue::Join<'static, T>>();
     unpin::<queue::QueueStream<'static, T>>();
     unpin::<queue::Receiver<T>>();
+}
+
+/// A future that is `Send` but not `Sync` (it holds a `Cell`).
+struct SendOnlyFuture(Cell<u32>);
+
+impl Future for SendOnlyFuture {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(self.0.get())
+    }
+}
+
+/// A future that is neither `Send` nor `Sync` (it holds an `Rc`).
+struct LocalFuture(Rc<u32>);
+
+impl Future for LocalFuture {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(*self.0)
+    }
+}
+
+/// A future that is `!Unpin`.
+struct PinnedFuture(PhantomPinned);
+
+impl Future for PinnedFuture {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(0)
+    }
+}
+
+/// A spawner as a plain function pointer (`Send + Sync`).
+type FnSpawner = fn(Pin<Box<dyn Future<Output = ()> + Send>>);
+
+#[test]
+fn task_types_with_send_sync_data() {
+    type F = Ready<u32>;
+    all!(
+        task::CancellationToken,
+        task::WaitForCancellation<'static>,
+        task::WaitForCancellationOwned,
+        task::RunUntilCancelled<'static, F>,
+        task::RunUntilCancelledOwned<F>,
+        task::DropGuard,
+        task::JoinHandle<u32>,
+        task::AbortOnDrop<u32>,
+        task::AbortHandle,
+        task::TaskSet<F>,
+        task::JoinNext<'static, F>,
+        task::JoinNextWithId<'static, F>,
+        task::JoinAll<'static, F>,
+        task::BackgroundTasks<FnSpawner>,
+        task::Join<'static>,
+        task::Shutdown<'static, FnSpawner>,
+    );
+    // A panic payload is `Send` only.
+    send::<task::JoinError>();
+    unpin::<task::JoinError>();
+    assert!(!implements!(task::JoinError: Sync));
+}
+
+#[test]
+fn join_handles_are_send_and_sync_for_any_send_output() {
+    // The output sits behind the handle's lock: `Send` is enough to share it.
+    type T = Cell<u32>;
+    all!(task::JoinHandle<T>, task::AbortOnDrop<T>);
+    assert!(!implements!(task::JoinHandle<Rc<u32>>: Send));
+    assert!(!implements!(task::JoinHandle<Rc<u32>>: Sync));
+    assert!(!implements!(task::AbortOnDrop<Rc<u32>>: Send));
+}
+
+#[test]
+fn task_sets_and_wrappers_are_as_send_as_their_futures() {
+    type S = SendOnlyFuture;
+    send::<task::TaskSet<S>>();
+    send::<task::JoinNext<'static, S>>();
+    send::<task::JoinNextWithId<'static, S>>();
+    send::<task::JoinAll<'static, S>>();
+    send::<task::RunUntilCancelled<'static, S>>();
+    send::<task::RunUntilCancelledOwned<S>>();
+    assert!(!implements!(task::TaskSet<S>: Sync));
+    type L = LocalFuture;
+    assert!(!implements!(task::TaskSet<L>: Send));
+    assert!(!implements!(task::JoinNext<'static, L>: Send));
+    assert!(!implements!(task::RunUntilCancelled<'static, L>: Send));
+    assert!(!implements!(task::RunUntilCancelledOwned<L>: Send));
+    // A spawner that is not `Send` makes the set of background tasks not `Send`.
+    type LocalSpawner = Box<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>)>;
+    assert!(!implements!(task::BackgroundTasks<LocalSpawner>: Send));
+    assert!(!implements!(task::BackgroundTasks<LocalSpawner>: Sync));
+    // Boxed storage: Unpin whatever the future.
+    unpin::<task::TaskSet<PinnedFuture>>();
+    unpin::<task::JoinNext<'static, PinnedFuture>>();
+}
+
+#[test]
+fn future_types_with_send_sync_data() {
+    type F = Ready<u32>;
+    type Sleep = Ready<()>;
+    all!(
+        future::Race<F>,
+        future::Select<F, F>,
+        future::Either<u32, u32>,
+        future::JoinAll<F>,
+        future::TryJoinAll<Ready<Result<u32, u32>>>,
+        future::YieldNow,
+        future::Timeout<F, Sleep>,
+        future::Elapsed,
+    );
+}
+
+#[test]
+fn future_combinators_are_as_send_and_sync_as_their_futures() {
+    type S = SendOnlyFuture;
+    type Sleep = Ready<()>;
+    send::<future::Race<S>>();
+    send::<future::Select<S, S>>();
+    send::<future::JoinAll<S>>();
+    send::<future::Timeout<S, Sleep>>();
+    assert!(!implements!(future::Race<S>: Sync));
+    assert!(!implements!(future::Select<S, Ready<u32>>: Sync));
+    assert!(!implements!(future::JoinAll<S>: Sync));
+    assert!(!implements!(future::Timeout<S, Sleep>: Sync));
+    type L = LocalFuture;
+    assert!(!implements!(future::Race<L>: Send));
+    assert!(!implements!(future::Select<Ready<u32>, L>: Send));
+    assert!(!implements!(future::JoinAll<L>: Send));
+    assert!(!implements!(future::Timeout<L, Sleep>: Send));
+    assert!(!implements!(future::Timeout<Ready<u32>, Pin<Box<dyn Future<Output = ()>>>>: Send));
+    // One allocation for all the futures: Unpin whatever they are.
+    unpin::<future::Race<PinnedFuture>>();
+    unpin::<future::JoinAll<PinnedFuture>>();
+    unpin::<future::TryJoinAll<PinnedFuture>>();
 }

@@ -80,6 +80,25 @@ impl Drop for Leave {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A task's future and its `Leave`: fields drop in declaration order, so the
+    /// future's own `Drop` (its cleanup) has run when the task leaves the set, also
+    /// when it is dropped before its first poll.
+    struct Tracked<F> {
+        #[pin]
+        future: F,
+        leave: Leave,
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
+    }
+}
+
 impl<S: Spawn> BackgroundTasks<S> {
     /// An empty set that spawns on `spawner`.
     pub fn new(spawner: S) -> Self {
@@ -110,10 +129,7 @@ impl<S: Spawn> BackgroundTasks<S> {
             registry: Arc::clone(&self.registry),
             key,
         };
-        let (handle, task) = task(async move {
-            let _leave = leave;
-            future.await
-        });
+        let (handle, task) = task(Tracked { future, leave });
         // Registered before the task can run, so its `Leave` finds the real entry.
         let abort = handle.abort_fn();
         self.registry

@@ -72,7 +72,9 @@ pub struct Backoff {
     max_retries: usize,
     max_total_delay: Option<Duration>,
     jitter: Jitter,
-    rng: u64,
+    /// The jitter generator's state; drawn from a per-process counter at the first
+    /// draw unless `seed` set it (a backoff without jitter never needs it).
+    rng: Option<u64>,
     // Iteration state.
     /// Delays handed out so far.
     retries: usize,
@@ -88,6 +90,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    #[inline]
     fn new(kind: Kind, initial: Duration) -> Self {
         Self {
             kind,
@@ -97,7 +100,7 @@ impl Backoff {
             max_retries: 3,
             max_total_delay: None,
             jitter: Jitter::None,
-            rng: splitmix(next_seed() as u64 ^ 0x5EED_0FBA_C0FF),
+            rng: None,
             retries: 0,
             total: Duration::ZERO,
             next: initial,
@@ -108,18 +111,21 @@ impl Backoff {
 
     /// `initial`, then each delay `factor` times the one before (2.0 by default).
     #[must_use]
+    #[inline]
     pub fn exponential(initial: Duration) -> Self {
         Self::new(Kind::Exponential, initial)
     }
 
     /// The same `delay` every time.
     #[must_use]
+    #[inline]
     pub fn constant(delay: Duration) -> Self {
         Self::new(Kind::Constant, delay)
     }
 
     /// `initial`, `initial`, then each delay the sum of the two before.
     #[must_use]
+    #[inline]
     pub fn fibonacci(initial: Duration) -> Self {
         Self::new(Kind::Fibonacci, initial)
     }
@@ -131,6 +137,7 @@ impl Backoff {
     ///
     /// If `factor` is below 1.0 (delays would shrink), NaN or infinite.
     #[must_use]
+    #[inline]
     pub fn factor(mut self, factor: f64) -> Self {
         assert!(
             factor.is_finite() && factor >= 1.0,
@@ -147,6 +154,7 @@ impl Backoff {
     ///
     /// If `max_delay` is zero while the initial delay is not.
     #[must_use]
+    #[inline]
     pub fn max_delay(mut self, max_delay: Duration) -> Self {
         assert!(
             !max_delay.is_zero() || self.initial.is_zero(),
@@ -161,6 +169,7 @@ impl Backoff {
     /// How many retries after the first attempt (3 by default): the number of
     /// delays this iterator yields at most. `0` means no retry.
     #[must_use]
+    #[inline]
     pub fn max_retries(mut self, retries: usize) -> Self {
         self.max_retries = retries;
         self
@@ -169,6 +178,7 @@ impl Backoff {
     /// A budget for the sum of the delays (slept time, not wall time): the
     /// iterator ends instead of yielding a delay that would take the sum past it.
     #[must_use]
+    #[inline]
     pub fn max_total_delay(mut self, budget: Duration) -> Self {
         self.max_total_delay = Some(budget);
         self
@@ -176,6 +186,7 @@ impl Backoff {
 
     /// Randomness added to each delay; see [`Jitter`].
     #[must_use]
+    #[inline]
     pub fn jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = jitter;
         self
@@ -184,8 +195,9 @@ impl Backoff {
     /// Seeds the jitter, so that the same seed gives the same delays (by default
     /// each `Backoff` draws its own seed).
     #[must_use]
+    #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = splitmix(seed);
+        self.rng = Some(splitmix(seed));
         self
     }
 
@@ -218,10 +230,14 @@ impl Backoff {
 
     /// A number drawn uniformly from `0..=max` nanoseconds.
     fn draw(&mut self, max: Duration) -> Duration {
-        self.rng = splitmix(self.rng);
+        let state = self
+            .rng
+            .unwrap_or_else(|| splitmix(next_seed() as u64 ^ 0x5EED_0FBA_C0FF));
+        let drawn = splitmix(state);
+        self.rng = Some(drawn);
         let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
         let span = u128::from(nanos) + 1;
-        let pick = (u128::from(self.rng) * span) >> 64;
+        let pick = (u128::from(drawn) * span) >> 64;
         Duration::from_nanos(pick as u64)
     }
 }
@@ -300,6 +316,7 @@ pub type NotifyNone<E> = fn(&E, Duration);
 /// timer.advance(Duration::from_secs(1));
 /// assert_eq!(call.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(3)));
 /// ```
+#[inline]
 pub fn retry<Tm, Op, Fut, T, E>(
     timer: Tm,
     backoff: Backoff,

@@ -169,3 +169,161 @@ impl Rng {
         (self.0 % n as u64) as usize
     }
 }
+
+/// Counts how many of the values it hands out were dropped: put one in a future to
+/// see when (and whether) the future was dropped.
+#[derive(Clone, Default)]
+pub struct Drops(Arc<AtomicUsize>);
+
+/// Adds one to its [`Drops`] counter when dropped.
+pub struct DropMark(Arc<AtomicUsize>);
+
+impl Drop for DropMark {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drops {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A value that counts itself here when dropped.
+    pub fn mark(&self) -> DropMark {
+        DropMark(Arc::clone(&self.0))
+    }
+
+    /// How many marks were dropped so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A task as [`async_patterns::task::Spawn`] hands it over.
+pub type BoxedUnit = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A hand-driven executor: spawned tasks run only when the test calls [`tick`] or
+/// [`run`], so a test can stop between any two polls. Like a real executor it keeps
+/// every unfinished task until it finishes (or until [`drop_all`] or dropping the
+/// last clone of the executor drops it).
+///
+/// [`tick`]: Manual::tick
+/// [`run`]: Manual::run
+/// [`drop_all`]: Manual::drop_all
+#[derive(Clone, Default)]
+pub struct Manual(Arc<ManualState>);
+
+#[derive(Default)]
+struct ManualState {
+    ready: std::sync::Mutex<std::collections::VecDeque<Arc<Job>>>,
+    live: std::sync::Mutex<Vec<Arc<Job>>>,
+    polls: AtomicUsize,
+}
+
+struct Job {
+    future: std::sync::Mutex<Option<BoxedUnit>>,
+    queued: std::sync::atomic::AtomicBool,
+    executor: std::sync::Weak<ManualState>,
+}
+
+impl Wake for Job {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(executor) = self.executor.upgrade() {
+            executor.ready.lock().unwrap().push_back(Arc::clone(self));
+        }
+    }
+}
+
+impl async_patterns::task::Spawn for Manual {
+    fn spawn_boxed(&self, future: BoxedUnit) {
+        let job = Arc::new(Job {
+            future: std::sync::Mutex::new(Some(future)),
+            queued: std::sync::atomic::AtomicBool::new(true),
+            executor: Arc::downgrade(&self.0),
+        });
+        self.0.live.lock().unwrap().push(Arc::clone(&job));
+        self.0.ready.lock().unwrap().push_back(job);
+    }
+}
+
+impl Manual {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Polls the next scheduled task once; `false` if no task is scheduled.
+    pub fn tick(&self) -> bool {
+        let Some(job) = self.0.ready.lock().unwrap().pop_front() else {
+            return false;
+        };
+        job.queued.store(false, Ordering::SeqCst);
+        // Out of its lock while polled: the future may wake or spawn freely.
+        let taken = job.future.lock().unwrap().take();
+        let Some(mut future) = taken else {
+            return true; // finished or dropped already
+        };
+        self.0.polls.fetch_add(1, Ordering::SeqCst);
+        let waker = Waker::from(Arc::clone(&job));
+        if future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+        {
+            *job.future.lock().unwrap() = Some(future);
+        } else {
+            drop(future);
+            self.0
+                .live
+                .lock()
+                .unwrap()
+                .retain(|other| !Arc::ptr_eq(other, &job));
+        }
+        true
+    }
+
+    /// Polls scheduled tasks until none is; returns how many polls that took.
+    pub fn run(&self) -> usize {
+        let mut polls = 0;
+        while self.tick() {
+            polls += 1;
+        }
+        polls
+    }
+
+    /// Tasks spawned and not finished (nor dropped).
+    pub fn live(&self) -> usize {
+        self.0.live.lock().unwrap().len()
+    }
+
+    /// Task polls so far.
+    pub fn polls(&self) -> usize {
+        self.0.polls.load(Ordering::SeqCst)
+    }
+
+    /// Drops every unfinished task, as an executor that shuts down does.
+    pub fn drop_all(&self) {
+        let jobs = std::mem::take(&mut *self.0.live.lock().unwrap());
+        for job in jobs {
+            let future = job.future.lock().unwrap().take();
+            drop(future);
+        }
+    }
+}
+
+impl Drop for ManualState {
+    fn drop(&mut self) {
+        // Drop the unfinished tasks (their wakers may keep the jobs alive).
+        for job in self.live.get_mut().unwrap().drain(..) {
+            let future = job.future.lock().unwrap().take();
+            drop(future);
+        }
+    }
+}
