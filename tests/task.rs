@@ -405,6 +405,7 @@ fn a_dropped_waiter_loses_no_wake_up_for_the_others() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "threads for 200 rounds: too slow under Miri, no unsafe code")]
 fn concurrent_children_drops_and_cancels_stay_consistent() {
     // A child made concurrently with its parent's cancel is cancelled either way
     // (registered before the cancel, or born cancelled after it); children dropped
@@ -715,6 +716,7 @@ fn on_complete_survives_a_dropped_handle() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a tokio runtime for 2000 rounds: too slow under Miri")]
 fn on_complete_registered_while_the_task_completes_runs_exactly_once() {
     // The registration races the completion on a 2-worker runtime. Every other
     // iteration, a callback registered beforehand keeps the completing thread busy
@@ -1329,7 +1331,8 @@ fn a_wake_polls_only_the_woken_future() {
     // 100 000 futures, each pending until its gate opens. Opening the gates one at a
     // time, in random order, and taking each output with a fresh `join_next` must
     // cost one poll per wake: linear work, not quadratic.
-    const N: usize = 100_000;
+    // Fewer under Miri, which runs this to check the set's unsafe code.
+    const N: usize = if cfg!(miri) { 1_000 } else { 100_000 };
     let gates = Gates::new(N, 2 * N + 64);
     let mut set: TaskSet<Gate> = (0..N).map(|n| gates.gate(n)).collect();
     assert!(drive(&mut Task::new(set.join_next())).is_pending());
@@ -1460,7 +1463,7 @@ fn join_next_dropped_after_a_budget_yield_loses_no_output() {
 #[test]
 fn futures_woken_from_other_threads_all_come_out() {
     within_a_minute(|| {
-        const N: usize = 2000;
+        const N: usize = if cfg!(miri) { 50 } else { 2000 };
         let gates = Gates::new(N, 10 * N);
         let mut set: TaskSet<Gate> = (0..N).map(|n| gates.gate(n)).collect();
         assert!(drive(&mut Task::new(set.join_next())).is_pending());
@@ -1631,6 +1634,7 @@ fn dropping_background_tasks_leaves_the_tasks_running() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "tokio's multi-thread runtime: too slow under Miri")]
 fn background_tasks_on_a_multi_thread_runtime() {
     within_a_minute(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
