@@ -15,6 +15,11 @@ use crate::sync_facade::{Arc, AtomicBool, Ordering, UnsafeCell};
 /// says who may touch `item`: the putter while it is `false`, the taker while it is
 /// `true`; each hands over with a release store that the other acquires. So the
 /// slot is sound even if the emitter is moved to another thread, and costs no lock.
+///
+/// Why `unsafe` here: the same slot as a `Mutex<Option<T>>` (no unsafe code) made a
+/// 1 000 000-item stream take 16.5-24.8 ms against 5.2 ms for this one (a scratch
+/// binary, 5 rounds, async-stream 4.6-8.7 ms in the same rounds). The slot's tests
+/// run under Miri and its hand-over is a loom model.
 struct Slot<T> {
     full: AtomicBool,
     item: UnsafeCell<Option<T>>,
