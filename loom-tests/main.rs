@@ -1,6 +1,8 @@
 //! Loom models of the state machines behind `Mutex`, `RwLock`, `Semaphore`,
-//! `Event`, `Condvar`, `Barrier`, `Queue`, and the task module's
-//! `CancellationToken`, `JoinHandle`, `BackgroundTasks` and `TaskSet`.
+//! `Event`, `Condvar`, `Barrier`, `Queue`, the task module's
+//! `CancellationToken`, `JoinHandle`, `BackgroundTasks` and `TaskSet`, the
+//! lock-free item hand-over of `stream::generate`, and the time module's
+//! `Debouncer` and `ManualTimer`.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -8,8 +10,8 @@
 //! ```
 //!
 //! (A separate target dir keeps the normal build cache intact.) Every model spawns
-//! real loom threads, drives futures with `loom::future::block_on`, and checks one
-//! property. The data a lock protects lives in a loom-tracked [`Shared`] cell next
+//! real loom threads (but one sanity model of `generate` on a single thread),
+//! drives futures with `loom::future::block_on`, and checks one property. The data a lock protects lives in a loom-tracked [`Shared`] cell next
 //! to the lock, so loom itself reports two critical sections that are not ordered
 //! by the lock; the guards' own access tokens add the same check on the lock's data.
 //! A waiter that is never woken shows up as a loom deadlock ("all threads blocked"),
@@ -17,7 +19,10 @@
 //! Steps that must happen in a given order across threads are sequenced with a
 //! blocking [`Signal`]. The queue models also count items: every item put comes
 //! out exactly once (received, drained, or handed back by a failed put or by
-//! `shutdown_now`), and no slot stays held once every permit is gone.
+//! `shutdown_now`), and no slot stays held once every permit is gone; the
+//! `generate` models check that every emitted item comes out exactly once and in
+//! order, with loom tracking the slot's cell. The time models move a `ManualTimer`
+//! themselves.
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 
@@ -28,7 +33,9 @@ mod mutex;
 mod queue;
 mod rwlock;
 mod semaphore;
+mod stream;
 mod task;
+mod time;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,228 @@
+//! `generate`: the lock-free one-item hand-over between an `Emitter` and its
+//! stream, with the emitter on another thread than the stream's consumer, and the
+//! same hand-over on one thread as a sanity model.
+//!
+//! The `Emitter` is taken out of the `generate` closure (which runs at once) and
+//! moved to a loom thread of its own, while the body the stream polls only waits
+//! until that thread is done. `Emit` registers no waker (it relies on the stream
+//! polling the body again), so the model wakes each side itself through a [`Bell`]:
+//! the emitter rings the consumer after every poll of an `Emit`, the consumer rings
+//! the emitter after every item it took. The bells take a loom lock, but never
+//! between the slot's two accesses on one side, so loom still sees a hand-over
+//! that is not ordered by `full` (the slot's `UnsafeCell` is loom's, via the
+//! crate's facade): either as a causality violation on the cell, or as a lost,
+//! duplicated or reordered item. A side that is never woken is a loom deadlock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use async_patterns::stream::{Emit, Emitter, generate, next};
+use loom::future::block_on;
+use loom::sync::Mutex;
+use loom::thread;
+
+use crate::{model, poll_once, with_static};
+
+/// A waker slot that one side registers in and the other rings, plus an `open`
+/// flag that stays set. Loom's own lock, so loom sees both sides.
+struct Bell(Mutex<(bool, Option<Waker>)>);
+
+impl Bell {
+    fn new() -> Self {
+        Self(Mutex::new((false, None)))
+    }
+
+    /// Wakes the task registered last, if any.
+    fn ring(&self) {
+        let waker = self.0.lock().unwrap().1.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Sets the flag for good and wakes the registered task.
+    fn open(&self) {
+        let waker = {
+            let mut state = self.0.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Registers `cx`'s task, to be woken by the next `ring` or `open`.
+    fn register(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.0.lock().unwrap();
+        state.1 = Some(cx.waker().clone());
+        state.0
+    }
+
+    /// A future that completes once the bell is open.
+    fn opened(&self) -> Opened<'_> {
+        Opened(self)
+    }
+}
+
+/// Future of [`Bell::opened`]: the generator body, waiting until the emitter
+/// thread is done.
+struct Opened<'a>(&'a Bell);
+
+impl Future for Opened<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.register(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Drives an `Emit` on the emitter thread: registers at `wake_me` first (so a
+/// ring after the check below is not lost), polls the `Emit`, then rings
+/// `consumer` (the item may just have been put).
+struct Driven<'a, 'e> {
+    emit: Emit<'e, u32>,
+    wake_me: &'a Bell,
+    consumer: &'a Bell,
+}
+
+impl Future for Driven<'_, '_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.wake_me.register(cx);
+        let poll = Pin::new(&mut self.emit).poll(cx);
+        self.consumer.ring();
+        poll
+    }
+}
+
+/// The bells of one model: the consumer's (the generator body waits at it until
+/// it is opened) and the emitter thread's.
+struct Bells {
+    consumer: Bell,
+    emitter: Bell,
+}
+
+/// What the emitter thread does in [`emit_from_other_thread`]: item 1 through an
+/// `Emit` polled once and dropped, item 2 awaited to completion, item 3 polled
+/// once and dropped (so it is still in the slot, or just taken, when the body
+/// ends), then the body is let go.
+fn emit_three(mut out: Emitter<u32>, bells: &Bells) {
+    let mut first = out.emit(1);
+    assert!(poll_once(Pin::new(&mut first)).is_pending());
+    drop(first);
+    bells.consumer.ring();
+    block_on(Driven {
+        emit: out.emit(2),
+        wake_me: &bells.emitter,
+        consumer: &bells.consumer,
+    });
+    let mut third = out.emit(3);
+    // Item 2 was taken (`emit(2)` completed), so this put finds the slot empty.
+    assert!(poll_once(Pin::new(&mut third)).is_pending());
+    drop(third);
+    drop(out);
+    bells.consumer.open();
+}
+
+/// The emitter moved to another thread emits three items (two through an `Emit`
+/// dropped after its first poll) while the main thread takes them with `next`:
+/// each item comes out exactly once and in order, the slot is never reached from
+/// both sides at once, an item handed over by a dropped `Emit` still comes out
+/// (also after the body ended), and a second put waits for the slot to empty
+/// rather than overwrite it.
+#[test]
+fn emit_from_other_thread() {
+    model(|| {
+        let bells = Bells {
+            consumer: Bell::new(),
+            emitter: Bell::new(),
+        };
+        // SAFETY: the closure joins the thread it gives the reference to.
+        unsafe {
+            with_static(bells, |bells| {
+                let mut emitter = None;
+                let mut stream = Box::pin(generate(|out: Emitter<u32>| {
+                    emitter = Some(out);
+                    bells.consumer.opened()
+                }));
+                let out = emitter.take().expect("generate calls its closure at once");
+                let producer = thread::spawn(move || emit_three(out, bells));
+                let mut items = Vec::new();
+                while let Some(item) = block_on(next(&mut stream)) {
+                    items.push(item);
+                    bells.emitter.ring();
+                }
+                assert_eq!(items, [1, 2, 3]);
+                producer.join().unwrap();
+            })
+        };
+    });
+}
+
+/// The emitter on another thread puts one item and drops its `Emit` after the
+/// first poll while the consumer drops the whole stream: the item is dropped once,
+/// by whichever side lets go of the slot last (the item is a clone of a loom
+/// `Arc`: its count is back to 1 at the end, and loom's leak check sees a clone
+/// that is never dropped).
+#[test]
+fn stream_drop_vs_emit() {
+    model(|| {
+        let item = loom::sync::Arc::new(7u32);
+        let mut emitter = None;
+        let stream = generate(|out: Emitter<loom::sync::Arc<u32>>| {
+            emitter = Some(out);
+            std::future::pending::<()>()
+        });
+        let mut out = emitter.take().unwrap();
+        let producer = {
+            let item = item.clone();
+            thread::spawn(move || {
+                let mut emit = out.emit(item);
+                assert!(poll_once(Pin::new(&mut emit)).is_pending());
+            })
+        };
+        drop(stream);
+        producer.join().unwrap();
+        assert_eq!(loom::sync::Arc::strong_count(&item), 1);
+    });
+}
+
+/// Sanity: the body emits on the stream's own thread, as documented. Items 2 and 4
+/// go through an `Emit` polled once and dropped, so the put of item 3 finds item 2
+/// still in the slot and must wait, and item 4 is still there when the body ends:
+/// the items come out in order, each once, and the stream ends after the last.
+#[test]
+fn emit_in_body_same_thread() {
+    model(|| {
+        let mut stream = Box::pin(generate(|mut out: Emitter<u32>| async move {
+            out.emit(1).await;
+            let mut second = out.emit(2);
+            std::future::poll_fn(|cx| {
+                assert!(Pin::new(&mut second).poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            drop(second);
+            out.emit(3).await;
+            let mut last = out.emit(4);
+            std::future::poll_fn(|cx| {
+                assert!(Pin::new(&mut last).poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+        }));
+        let mut items = Vec::new();
+        while let Some(item) = block_on(next(&mut stream)) {
+            items.push(item);
+        }
+        assert_eq!(items, [1, 2, 3, 4]);
+        assert_eq!(block_on(next(&mut stream)), None);
+    });
+}
