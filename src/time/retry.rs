@@ -192,8 +192,10 @@ impl Backoff {
         self
     }
 
-    /// Seeds the jitter, so that the same seed gives the same delays (by default
-    /// each `Backoff` draws its own seed).
+    /// Seeds the jitter, so that the same seed gives the same delays. By default
+    /// each `Backoff` draws its own seed: under `std` a different one in every
+    /// process, without `std` from a counter only (the same sequence in every boot
+    /// of a device: seed it from a hardware source there).
     #[must_use]
     #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
@@ -230,9 +232,7 @@ impl Backoff {
 
     /// A number drawn uniformly from `0..=max` nanoseconds.
     fn draw(&mut self, max: Duration) -> Duration {
-        let state = self
-            .rng
-            .unwrap_or_else(|| splitmix(next_seed() as u64 ^ 0x5EED_0FBA_C0FF));
+        let state = self.rng.unwrap_or_else(default_seed);
         let drawn = splitmix(state);
         self.rng = Some(drawn);
         let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
@@ -272,6 +272,24 @@ impl Iterator for Backoff {
         self.retries += 1;
         Some(delay)
     }
+}
+
+/// The seed of a `Backoff` that was not given one: different from process to
+/// process under `std` (std's randomly keyed hasher, so clients restarted together
+/// do not retry in lockstep) and from `Backoff` to `Backoff` (a counter). Without
+/// `std` there is no entropy to draw on: only the counter varies, so give each
+/// device its own [`seed`](Backoff::seed).
+fn default_seed() -> u64 {
+    let counter = next_seed() as u64;
+    #[cfg(feature = "std")]
+    {
+        use core::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(counter);
+        hasher.finish()
+    }
+    #[cfg(not(feature = "std"))]
+    splitmix(counter ^ 0x5EED_0FBA_C0FF)
 }
 
 /// SplitMix64: a small, fast, well-mixed generator step (public domain
