@@ -405,7 +405,10 @@ fn a_dropped_waiter_loses_no_wake_up_for_the_others() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "threads for 200 rounds: too slow under Miri, no unsafe code")]
+#[cfg_attr(
+    miri,
+    ignore = "threads for 200 rounds: too slow under Miri, no unsafe code"
+)]
 fn concurrent_children_drops_and_cancels_stay_consistent() {
     // A child made concurrently with its parent's cancel is cancelled either way
     // (registered before the cancel, or born cancelled after it); children dropped

@@ -82,8 +82,13 @@ impl<T> Emitter<T> {
     ///
     /// # Cancel safety
     ///
-    /// Dropped before its first poll, the item is dropped with it. Dropped after,
-    /// the item was already handed over and still comes out of the stream.
+    /// An emit hands its item over at its first poll, into a one-item slot that the
+    /// stream empties each time the body pauses. Dropped after that, the item still
+    /// comes out of the stream; dropped before its first poll, the item is dropped
+    /// with it. One edge: an emit first polled while the item of an earlier,
+    /// dropped emit still waits in the slot (two emits dropped in one run of the
+    /// body, as in a `select` loop whose other branch keeps winning) keeps its item
+    /// until a later poll, and drops it if dropped before that.
     pub fn emit(&mut self, item: T) -> Emit<'_, T> {
         Emit {
             slot: &self.slot,

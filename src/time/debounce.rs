@@ -19,9 +19,9 @@ use crate::sync_facade::{Arc, BlockingMutex};
 /// debouncers do). Typical use: search-as-you-type, saving after edits settle.
 ///
 /// A call resolves to `Some(output)` if its work ran to the end, `None` as soon as
-/// a newer call (or [`cancel`](Self::cancel)) superseded it. Calls count from when
-/// `call` is called, so the order of the calls decides, not the order of the
-/// first polls.
+/// a newer call (or [`cancel`](Self::cancel)) superseded it. Which call is newest is
+/// decided when `call` is called, not by the order of the first polls; a call's
+/// `delay` starts at its first poll (futures do nothing until polled).
 ///
 /// ```
 /// use async_patterns::time::{Debouncer, ManualTimer};
@@ -241,6 +241,9 @@ where
     }
 }
 
+/// Input items [`Debounce`] reads in one poll before it yields to the executor.
+const INPUT_BUDGET: usize = 64;
+
 pin_project! {
     /// Stream of [`debounce`].
     #[must_use = "streams do nothing unless polled"]
@@ -261,9 +264,25 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let mut this = self.project();
+        // An item whose quiet time is already over goes out before newer input is
+        // read: it did wait `delay` with no newer item.
+        if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+            if sleep.poll(cx).is_ready() {
+                this.sleep.set(None);
+                return Poll::Ready(this.latest.take());
+            }
+        }
+        let mut read = 0;
         while !*this.ended {
+            if read == INPUT_BUDGET {
+                // An input that is always ready must not keep this poll going for
+                // ever: let the executor run others, and come back.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
+                    read += 1;
                     *this.latest = Some(item);
                     this.sleep.set(Some(this.timer.sleep(*this.delay)));
                 }

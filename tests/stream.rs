@@ -1,0 +1,601 @@
+//! `stream`: `generate` (laziness, the hand-over of each item, early drop, bodies
+//! that await other futures, a dropped `emit`), `try_generate`, `iter` (yields to
+//! the executor between items), `next` (on `Unpin` and pinned streams), cancel
+//! safety of `Next` and `Emit`, a long generator, and a `Send` generator on a
+//! multi-threaded tokio runtime.
+
+mod common;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use async_patterns::stream::{generate, iter, next, try_generate};
+use async_patterns::sync::Event;
+use async_patterns::time::{ManualTimer, Timer};
+use common::{Task, WakeCounter, counting_waker, drop_at_pending, now, within_a_minute};
+use futures_core::Stream;
+use futures_lite::future::{block_on, poll_once, zip};
+
+// ---- helpers ---------------------------------------------------------------
+
+/// A flag raised when its guard is dropped.
+#[derive(Clone, Default)]
+struct DropFlag(Arc<AtomicBool>);
+
+struct DropGuard(Arc<AtomicBool>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl DropFlag {
+    fn guard(&self) -> DropGuard {
+        DropGuard(Arc::clone(&self.0))
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A stream under test, pinned on the heap, polled by hand with a counting waker.
+struct StreamTask<S> {
+    stream: Pin<Box<S>>,
+    waker: Waker,
+    counter: Arc<WakeCounter>,
+}
+
+impl<S: Stream> StreamTask<S> {
+    fn new(stream: S) -> Self {
+        let (waker, counter) = counting_waker();
+        Self {
+            stream: Box::pin(stream),
+            waker,
+            counter,
+        }
+    }
+
+    fn poll_next(&mut self) -> Poll<Option<S::Item>> {
+        self.stream
+            .as_mut()
+            .poll_next(&mut Context::from_waker(&self.waker))
+    }
+
+    fn wakes(&self) -> usize {
+        self.counter.count()
+    }
+
+    #[track_caller]
+    fn assert_pending(&mut self) {
+        assert!(
+            self.poll_next().is_pending(),
+            "expected the stream to be pending"
+        );
+    }
+
+    #[track_caller]
+    fn assert_next(&mut self) -> Option<S::Item> {
+        match self.poll_next() {
+            Poll::Ready(item) => item,
+            Poll::Pending => panic!("expected the stream to be ready"),
+        }
+    }
+}
+
+/// Every item of a stream, under `block_on`.
+fn collect<S: Stream>(stream: S) -> Vec<S::Item> {
+    block_on(async {
+        let mut stream = pin!(stream);
+        let mut all = Vec::new();
+        while let Some(item) = next(&mut stream).await {
+            all.push(item);
+        }
+        all
+    })
+}
+
+// ---- generate ----------------------------------------------------------------
+
+#[test]
+fn generate_runs_the_body_only_when_polled() {
+    let steps = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&steps);
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        for i in 0..3 {
+            counted.set(counted.get() + 1);
+            out.emit(i).await;
+        }
+        counted.set(100);
+    }));
+    assert_eq!(steps.get(), 0, "nothing runs before the first poll");
+    assert_eq!(stream.assert_next(), Some(0));
+    assert_eq!(steps.get(), 1, "one emit per poll");
+    assert_eq!(steps.get(), 1, "and nothing between polls");
+    assert_eq!(stream.assert_next(), Some(1));
+    assert_eq!(steps.get(), 2);
+    assert_eq!(stream.assert_next(), Some(2));
+    assert_eq!(steps.get(), 3, "the body waits in its last emit");
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(steps.get(), 100, "the body ran to its end");
+    assert_eq!(stream.assert_next(), None, "stays ended");
+    assert_eq!(stream.assert_next(), None);
+}
+
+#[test]
+fn generate_emit_completes_only_when_the_item_is_taken() {
+    let taken = Rc::new(Cell::new(Vec::new()));
+    let log = Rc::clone(&taken);
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        out.emit("a").await;
+        log.set(vec!["emit a done"]);
+        out.emit("b").await;
+        let mut v = log.take();
+        v.push("emit b done");
+        log.set(v);
+    }));
+    assert_eq!(stream.assert_next(), Some("a"));
+    assert_eq!(taken.take(), Vec::<&str>::new(), "emit a waits");
+    assert_eq!(stream.assert_next(), Some("b"));
+    assert_eq!(taken.take(), ["emit a done"]);
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(taken.take(), ["emit b done"]);
+}
+
+#[test]
+fn generate_without_items_ends_at_once() {
+    let mut stream = StreamTask::new(generate(
+        |_out: async_patterns::stream::Emitter<u8>| async {},
+    ));
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(stream.assert_next(), None);
+}
+
+#[test]
+fn generate_dropped_midway_drops_the_body() {
+    let flag = DropFlag::default();
+    let guard = flag.guard();
+    let after = Rc::new(Cell::new(false));
+    let reached = Rc::clone(&after);
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        let _guard = guard;
+        for i in 0.. {
+            out.emit(i).await;
+        }
+        reached.set(true);
+    }));
+    for expected in 0..3 {
+        assert_eq!(stream.assert_next(), Some(expected));
+    }
+    assert!(!flag.is_dropped());
+    drop(stream);
+    assert!(flag.is_dropped(), "the body's locals were dropped");
+    assert!(!after.get());
+}
+
+#[test]
+fn generate_dropped_before_the_first_poll_drops_the_body() {
+    let flag = DropFlag::default();
+    let guard = flag.guard();
+    let stream = generate(move |mut out| async move {
+        let _guard = guard;
+        out.emit(1).await;
+    });
+    assert!(!flag.is_dropped());
+    drop(stream);
+    assert!(flag.is_dropped());
+}
+
+#[test]
+fn generate_body_awaiting_a_sleep_is_woken_through_the_stream() {
+    let timer = ManualTimer::new();
+    let clock = timer.clone();
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        out.emit(1).await;
+        clock.sleep(Duration::from_secs(1)).await;
+        out.emit(2).await;
+    }));
+    assert_eq!(stream.assert_next(), Some(1));
+    stream.assert_pending();
+    assert_eq!(timer.pending(), 1, "the body sleeps");
+    assert_eq!(stream.wakes(), 0);
+    timer.advance(Duration::from_secs(1));
+    assert_eq!(stream.wakes(), 1, "the stream's waker is the body's");
+    assert_eq!(stream.assert_next(), Some(2));
+    assert_eq!(stream.assert_next(), None);
+}
+
+#[test]
+fn generate_body_awaiting_an_event_under_an_executor() {
+    let got = within_a_minute(|| {
+        block_on(async {
+            let gate = Event::new();
+            let gate = &gate;
+            let numbers = generate(move |mut out| async move {
+                for i in 0..5 {
+                    gate.wait().await;
+                    gate.clear();
+                    out.emit(i).await;
+                }
+            });
+            let consumer = async {
+                let mut numbers = pin!(numbers);
+                let mut got = Vec::new();
+                while let Some(i) = next(&mut numbers).await {
+                    got.push(i);
+                }
+                got
+            };
+            let controller = async {
+                for _ in 0..5 {
+                    gate.set();
+                    while gate.is_set() {
+                        common::yield_now().await;
+                    }
+                }
+            };
+            zip(consumer, controller).await.0
+        })
+    });
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn generate_item_of_an_emit_dropped_after_its_first_poll_still_comes_out() {
+    let stream = generate(|mut out| async move {
+        let mut first = out.emit(1);
+        // Poll it once (it hands the item over), then drop it, as a `select`
+        // whose other branch won would.
+        assert!(poll_once(&mut first).await.is_none());
+        drop(first);
+        out.emit(2).await;
+    });
+    assert_eq!(collect(stream), [1, 2]);
+}
+
+#[test]
+fn generate_item_of_an_emit_dropped_just_before_the_body_ends_comes_out() {
+    let stream = generate(|mut out| async move {
+        let mut last = out.emit("last");
+        assert!(poll_once(&mut last).await.is_none());
+        // The body ends in the same poll, with the item still handed over.
+    });
+    assert_eq!(collect(stream), ["last"]);
+}
+
+/// The documented edge: a second emit polled while an earlier dropped emit's item
+/// still sits in the one-item slot cannot hand its item over, so dropping it drops
+/// its item; the first item still comes out.
+#[test]
+fn a_second_dropped_emit_in_one_poll_keeps_and_drops_its_item() {
+    let stream = generate(|mut out| async move {
+        let mut first = out.emit(1);
+        assert!(poll_once(&mut first).await.is_none());
+        drop(first);
+        let mut second = out.emit(2);
+        assert!(poll_once(&mut second).await.is_none());
+        drop(second);
+    });
+    assert_eq!(collect(stream), [1]);
+}
+
+#[test]
+fn emit_dropped_before_its_first_poll_drops_the_item() {
+    let flag = DropFlag::default();
+    let kept = DropFlag::default();
+    let (item, other) = (flag.guard(), kept.guard());
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        drop(out.emit(item));
+        out.emit(other).await;
+    }));
+    assert!(!flag.is_dropped(), "lazy: the body has not run");
+    let first = stream.assert_next().expect("the second emit's item");
+    assert!(flag.is_dropped(), "the unpolled emit's item was dropped");
+    assert!(!kept.is_dropped());
+    drop(first);
+    assert!(kept.is_dropped());
+    assert!(
+        stream.assert_next().is_none(),
+        "the dropped item never comes out"
+    );
+}
+
+#[test]
+fn generate_leaks_no_item_when_dropped_with_an_emit_pending() {
+    let shared = Arc::new(());
+    let source = Arc::clone(&shared);
+    let mut stream = StreamTask::new(generate(move |mut out| async move {
+        let mut first = out.emit(Arc::clone(&source));
+        let _ = poll_once(&mut first).await;
+        drop(first);
+        // This one finds the slot full and keeps its item while pending.
+        out.emit(Arc::clone(&source)).await;
+        out.emit(Arc::clone(&source)).await;
+    }));
+    let item = stream.assert_next().unwrap();
+    assert_eq!(
+        Arc::strong_count(&shared),
+        4,
+        "ours, the body's, the pending emit's, the test's"
+    );
+    drop(item);
+    drop(stream);
+    assert_eq!(Arc::strong_count(&shared), 1, "every clone was dropped");
+}
+
+#[test]
+fn generate_counts_many_items() {
+    let n: u64 = if cfg!(miri) {
+        1_000
+    } else if cfg!(debug_assertions) {
+        100_000
+    } else {
+        1_000_000
+    };
+    let (count, sum) = block_on(async {
+        let mut numbers = pin!(generate(move |mut out| async move {
+            for i in 0..n {
+                out.emit(i).await;
+            }
+        }));
+        let (mut count, mut sum) = (0u64, 0u64);
+        while let Some(i) = next(&mut numbers).await {
+            assert_eq!(i, count, "in order");
+            count += 1;
+            sum += i;
+        }
+        (count, sum)
+    });
+    assert_eq!(count, n);
+    assert_eq!(sum, n * (n - 1) / 2);
+}
+
+fn assert_send<T: Send>(value: T) -> T {
+    value
+}
+
+#[test]
+fn generate_over_send_data_runs_on_a_multi_thread_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let words: Vec<String> = ["alpha", "beta", "gamma"].map(String::from).to_vec();
+    let handle = rt.spawn(async move {
+        let stream = assert_send(generate(move |mut out| async move {
+            for word in words {
+                out.emit(word).await;
+                tokio::task::yield_now().await; // may resume on another worker
+            }
+        }));
+        let mut stream = pin!(stream);
+        let mut got = Vec::new();
+        while let Some(word) = next(&mut stream).await {
+            got.push(word);
+            tokio::task::yield_now().await;
+        }
+        got
+    });
+    let got = rt.block_on(handle).unwrap();
+    assert_eq!(got, ["alpha", "beta", "gamma"]);
+}
+
+// ---- try_generate --------------------------------------------------------------
+
+#[test]
+fn try_generate_error_ends_the_stream() {
+    let after = Rc::new(Cell::new(false));
+    let reached = Rc::clone(&after);
+    let mut stream = StreamTask::new(try_generate(move |mut out| async move {
+        out.emit(1).await;
+        out.emit(2).await;
+        Err("boom")?;
+        reached.set(true);
+        out.emit(3).await;
+        Ok(())
+    }));
+    assert_eq!(stream.assert_next(), Some(Ok(1)));
+    assert_eq!(stream.assert_next(), Some(Ok(2)));
+    assert_eq!(stream.assert_next(), Some(Err("boom")));
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(stream.assert_next(), None);
+    assert!(!after.get(), "the body stopped at the error");
+}
+
+#[test]
+fn try_generate_ok_ends_normally() {
+    let stream = try_generate(|mut out| async move {
+        out.emit('a').await;
+        out.emit('b').await;
+        Ok::<(), String>(())
+    });
+    assert_eq!(collect(stream), [Ok('a'), Ok('b')]);
+    let empty =
+        try_generate(|_out: async_patterns::stream::Emitter<u8>| async { Ok::<(), ()>(()) });
+    assert_eq!(collect(empty), []);
+    let failing = try_generate(|_out: async_patterns::stream::Emitter<u8>| async { Err(7) });
+    assert_eq!(collect(failing), [Err(7)]);
+}
+
+#[test]
+fn try_generate_is_lazy_and_dropped_midway_drops_the_body() {
+    let steps = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&steps);
+    let flag = DropFlag::default();
+    let guard = flag.guard();
+    let mut stream = StreamTask::new(try_generate(move |mut out| async move {
+        let _guard = guard;
+        loop {
+            counted.set(counted.get() + 1);
+            out.emit(counted.get()).await;
+            if counted.get() > 1000 {
+                return Err(());
+            }
+        }
+    }));
+    assert_eq!(steps.get(), 0);
+    assert_eq!(stream.assert_next(), Some(Ok(1)));
+    assert_eq!(stream.assert_next(), Some(Ok(2)));
+    assert_eq!(steps.get(), 2);
+    drop(stream);
+    assert!(flag.is_dropped());
+}
+
+#[test]
+fn try_generate_item_of_a_dropped_emit_comes_before_the_error() {
+    let stream = try_generate(|mut out| async move {
+        let mut first = out.emit(1);
+        assert!(poll_once(&mut first).await.is_none());
+        drop(first);
+        Err("after")
+    });
+    assert_eq!(collect(stream), [Ok(1), Err("after")]);
+}
+
+// ---- iter ----------------------------------------------------------------------
+
+#[test]
+fn iter_yields_between_items_but_not_before_the_first() {
+    let mut stream = StreamTask::new(iter([1, 2, 3]));
+    assert_eq!(stream.assert_next(), Some(1), "the first item at once");
+    assert_eq!(stream.wakes(), 0);
+    for (expected, wakes) in [(2, 1), (3, 2)] {
+        stream.assert_pending();
+        assert_eq!(stream.wakes(), wakes, "the yield wakes the task at once");
+        assert_eq!(stream.assert_next(), Some(expected));
+    }
+    // After the last item: the end, at most one yield away.
+    let end = match stream.poll_next() {
+        Poll::Ready(end) => end,
+        Poll::Pending => stream.assert_next(),
+    };
+    assert_eq!(end, None);
+}
+
+#[test]
+fn iter_of_nothing_ends_at_once() {
+    let mut stream = StreamTask::new(iter(Vec::<u8>::new()));
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(stream.wakes(), 0);
+}
+
+#[test]
+fn iter_passes_the_size_hint_on() {
+    let stream = iter([1, 2, 3]);
+    assert_eq!(stream.size_hint(), (3, Some(3)));
+}
+
+#[test]
+fn iter_lets_other_tasks_run_between_items() {
+    let seen = within_a_minute(|| {
+        let ticks = Cell::new(0);
+        block_on(async {
+            let consumer = async {
+                let mut numbers = iter(0..5);
+                let mut seen = Vec::new();
+                while next(&mut numbers).await.is_some() {
+                    seen.push(ticks.get());
+                }
+                seen
+            };
+            let other = async {
+                for _ in 0..10 {
+                    ticks.set(ticks.get() + 1);
+                    common::yield_now().await;
+                }
+            };
+            zip(consumer, other).await.0
+        })
+    });
+    assert_eq!(seen.len(), 5);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "the other task ran between any two items: {seen:?}"
+    );
+}
+
+// ---- next ----------------------------------------------------------------------
+
+#[test]
+fn next_on_unpin_and_pinned_streams() {
+    // `Iter` is Unpin.
+    let mut letters = iter("ab".chars());
+    assert_eq!(block_on(next(&mut letters)), Some('a'));
+    assert_eq!(block_on(next(&mut letters)), Some('b'));
+    assert_eq!(block_on(next(&mut letters)), None);
+
+    // A generated stream is not Unpin: pin it first (on the stack or the heap).
+    let make = || {
+        generate(|mut out| async move {
+            out.emit(10).await;
+            out.emit(20).await;
+        })
+    };
+    let mut stacked = pin!(make());
+    assert_eq!(block_on(next(&mut stacked)), Some(10));
+    assert_eq!(block_on(next(&mut stacked)), Some(20));
+    assert_eq!(block_on(next(&mut stacked)), None);
+    let mut boxed = Box::pin(make());
+    assert_eq!(now(next(&mut boxed)), Some(10));
+}
+
+#[test]
+fn next_dropped_while_pending_loses_no_item() {
+    // On `iter`: the dropped `next` was at the yield between two items.
+    let mut numbers = iter([1, 2, 3]);
+    assert_eq!(now(next(&mut numbers)), Some(1));
+    drop_at_pending(next(&mut numbers));
+    assert_eq!(now(next(&mut numbers)), Some(2), "2 was not skipped");
+
+    // On a generator waiting for an event.
+    let gate = Event::new();
+    let mut stream = pin!(generate(|mut out| {
+        let gate = &gate;
+        async move {
+            gate.wait().await;
+            out.emit("after the gate").await;
+        }
+    }));
+    drop_at_pending(next(&mut stream));
+    drop_at_pending(next(&mut stream));
+    gate.set();
+    let mut task = Task::new(next(&mut stream));
+    assert_eq!(task.assert_ready(), Some("after the gate"));
+    drop(task);
+    assert_eq!(now(next(&mut stream)), None);
+}
+
+#[test]
+fn emit_and_next_futures_have_debug() {
+    let mut numbers = iter([1]);
+    assert!(format!("{:?}", next(&mut numbers)).contains("Next"));
+    let stream = generate(|mut out| async move {
+        let emit = out.emit(1);
+        assert!(format!("{emit:?}").contains("Emit"));
+        emit.await;
+    });
+    assert!(format!("{stream:?}").contains("Generate"));
+    assert_eq!(collect(stream), [1]);
+}
+
+/// `Next` is a plain future: it can be stored and polled by hand.
+#[test]
+fn next_is_a_nameable_future() {
+    fn first<S: Stream + Unpin>(stream: &mut S) -> async_patterns::stream::Next<'_, S> {
+        next(stream)
+    }
+    let mut numbers = iter([5, 6]);
+    let mut fut = first(&mut numbers);
+    let waker = Waker::noop();
+    assert_eq!(
+        Pin::new(&mut fut).poll(&mut Context::from_waker(waker)),
+        Poll::Ready(Some(5))
+    );
+}
