@@ -1,12 +1,12 @@
 //! [`TaskSet`]: an owner-driven set of futures that polls only the ones that woke.
 
 use alloc::boxed::Box;
-use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use futures_core::Stream;
 use pin_project_lite::pin_project;
@@ -33,6 +33,15 @@ const POLL_BUDGET: usize = 32;
 /// completion costs the same whatever the size of the set (like `futures`'
 /// `FuturesUnordered`). Futures of different types go in as
 /// `Pin<Box<dyn Future<Output = T> + Send>>`.
+///
+/// # Implementation note
+///
+/// The futures are stored in place, pinned in chunks of 32 entries, and the
+/// wakers of a chunk share one allocation (a waker is a pointer to it tagged with
+/// the entry's place), so `push` allocates once per 32 futures, not per future,
+/// and a freed entry is reused. Polling builds the waker without touching a
+/// reference count. This is the crate's most `unsafe` code; its tests run under
+/// Miri and its wake path is a loom model.
 ///
 /// # asyncio.wait
 ///
@@ -98,6 +107,8 @@ pub struct TaskSet<F> {
     /// in its entry (no allocation of its own), and a freed entry is reused with
     /// its waker.
     chunks: Vec<Pin<Box<[Entry<F>]>>>,
+    /// The wakers' side of each chunk: one allocation per [`CHUNK`] entries.
+    nodes: Vec<PublicArc<Nodes>>,
     /// Entries in use or freed (the next new entry's index).
     entries: usize,
     /// Head of the list of free entries, linked through `Meta::next`.
@@ -141,17 +152,94 @@ struct Meta {
     id: usize,
     /// The next entry of the free list or of the local queue.
     next: usize,
-    /// The entry's waker and what it points at, made at the entry's first poll and
-    /// kept when the entry is reused: polling clones nothing.
-    waker: Option<(PublicArc<Node>, Waker)>,
 }
 
-/// What a future's waker points at.
-struct Node {
-    index: usize,
-    /// The entry is in a ready queue (or about to be): a wake adds nothing.
-    queued: AtomicBool,
+/// What the wakers of one chunk's futures point at: a waker is a pointer to this
+/// (an `Arc`, which each cloned waker holds a count of) tagged with the entry's
+/// place in the chunk, so an entry needs no allocation of its own.
+#[repr(align(64))]
+struct Nodes {
+    /// Index of the chunk's first entry.
+    base: usize,
+    /// Entry `base + i` is in a ready queue (or about to be): a wake adds nothing.
+    queued: [AtomicBool; CHUNK],
     ready: PublicArc<Ready>,
+}
+
+// The tag (an entry's place in its chunk) lives in the pointer's low bits.
+const _: () = assert!(CHUNK <= core::mem::align_of::<Nodes>());
+
+impl Nodes {
+    fn wake(&self, i: usize) {
+        if self.queued[i].swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let owner = self.ready.state.with(|state| {
+            state.indices.push(self.base + i);
+            state.owner.take()
+        });
+        if let Some(owner) = owner {
+            owner.wake();
+        }
+    }
+
+    /// A waker of entry `base + i` that borrows `nodes`' count: it is never
+    /// dropped (hence `ManuallyDrop`), and a clone of it takes a count of its own.
+    fn waker(nodes: &PublicArc<Nodes>, i: usize) -> ManuallyDrop<Waker> {
+        let tagged = PublicArc::as_ptr(nodes)
+            .map_addr(|addr| addr | i)
+            .cast::<()>();
+        // SAFETY: `tagged` is an `Arc<Nodes>` pointer tagged with `i < CHUNK`, as
+        // the vtable expects, and `nodes` outlives the borrowed waker.
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(tagged, &VTABLE)) })
+    }
+}
+
+/// Splits a waker's data pointer into its `Nodes` and the entry's place.
+fn untag(data: *const ()) -> (*const Nodes, usize) {
+    let i = data.addr() & (CHUNK - 1);
+    (data.map_addr(|addr| addr & !(CHUNK - 1)).cast::<Nodes>(), i)
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_raw, wake_raw, wake_by_ref_raw, drop_raw);
+
+// The four functions below get a `data` made by `Nodes::waker` or `clone_raw`: a
+// tagged pointer to a live `Arc<Nodes>` allocation, of which every waker made by
+// `clone_raw` holds one strong count (the borrowed waker of a poll holds none and
+// is never dropped or woken by value).
+
+/// # Safety
+/// `data` as described above.
+unsafe fn clone_raw(data: *const ()) -> RawWaker {
+    // SAFETY: the allocation is alive (the caller's waker keeps it); the new waker
+    // takes a count of its own.
+    unsafe { PublicArc::increment_strong_count(untag(data).0) };
+    RawWaker::new(data, &VTABLE)
+}
+
+/// # Safety
+/// `data` as described above, of a waker holding a count.
+unsafe fn wake_raw(data: *const ()) {
+    // SAFETY: the waker is alive during the wake; its count is released after.
+    unsafe {
+        wake_by_ref_raw(data);
+        drop_raw(data);
+    }
+}
+
+/// # Safety
+/// `data` as described above.
+unsafe fn wake_by_ref_raw(data: *const ()) {
+    let (nodes, i) = untag(data);
+    // SAFETY: the allocation is alive while the waker is.
+    unsafe { (*nodes).wake(i) };
+}
+
+/// # Safety
+/// `data` as described above, of a waker holding a count.
+unsafe fn drop_raw(data: *const ()) {
+    // SAFETY: releases the count this waker holds.
+    unsafe { PublicArc::decrement_strong_count(untag(data).0) };
 }
 
 struct Ready {
@@ -164,31 +252,13 @@ struct ReadyState {
     owner: Option<Waker>,
 }
 
-impl Wake for Node {
-    fn wake(self: PublicArc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &PublicArc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let owner = self.ready.state.with(|state| {
-            state.indices.push(self.index);
-            state.owner.take()
-        });
-        if let Some(owner) = owner {
-            owner.wake();
-        }
-    }
-}
-
 impl<F> TaskSet<F> {
     /// An empty set.
     #[must_use]
     pub fn new() -> Self {
         Self {
             chunks: Vec::new(),
+            nodes: Vec::new(),
             entries: 0,
             free: NONE,
             len: 0,
@@ -252,14 +322,15 @@ impl<F> TaskSet<F> {
                     let chunk: Box<[Entry<F>]> = (0..CHUNK)
                         .map(|_| Entry {
                             cell: Cell::Empty,
-                            meta: Meta {
-                                id: 0,
-                                next: NONE,
-                                waker: None,
-                            },
+                            meta: Meta { id: 0, next: NONE },
                         })
                         .collect();
                     self.chunks.push(Box::into_pin(chunk));
+                    self.nodes.push(PublicArc::new(Nodes {
+                        base: index,
+                        queued: core::array::from_fn(|_| AtomicBool::new(false)),
+                        ready: PublicArc::clone(&self.ready),
+                    }));
                 }
                 self.entries += 1;
                 index
@@ -270,10 +341,8 @@ impl<F> TaskSet<F> {
         let next_free = meta.next;
         meta.id = id;
         meta.next = NONE;
-        if let Some((node, _)) = &meta.waker {
-            node.queued.store(true, Ordering::Relaxed);
-        }
         cell.set(Cell::Running { future });
+        self.nodes[index / CHUNK].queued[index % CHUNK].store(true, Ordering::Relaxed);
         if self.free == index {
             self.free = next_free;
         }
@@ -294,6 +363,7 @@ impl<F> TaskSet<F> {
         // fire, and it must find no entry (or a new one, which then sees a
         // spurious poll).
         self.chunks.clear();
+        self.nodes.clear();
         self.entries = 0;
         self.free = NONE;
         self.local_head = NONE;
@@ -396,20 +466,13 @@ impl<F: Future> TaskSet<F> {
             let CellProj::Running { future } = cell.as_mut().project() else {
                 continue; // a stale wake of a finished future
             };
-            let (node, waker) = meta.waker.get_or_insert_with(|| {
-                let node = PublicArc::new(Node {
-                    index,
-                    queued: AtomicBool::new(true),
-                    ready: PublicArc::clone(&self.ready),
-                });
-                let waker = Waker::from(PublicArc::clone(&node));
-                (node, waker)
-            });
+            let nodes = &self.nodes[index / CHUNK];
             // Cleared before the poll: a wake during it queues the entry again. A
             // swap, not a store: it reads the last waker's swap, so this poll sees
             // everything written before any wake that found the entry queued.
-            node.queued.swap(false, Ordering::AcqRel);
-            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+            nodes.queued[index % CHUNK].swap(false, Ordering::AcqRel);
+            let waker = Nodes::waker(nodes, index % CHUNK);
+            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(&waker)) {
                 let id = meta.id;
                 meta.next = free;
                 cell.set(Cell::Empty);
