@@ -1723,3 +1723,33 @@ fn a_started_task_is_still_in_the_set_while_its_future_is_dropped() {
 fn a_task_aborted_before_its_first_poll_is_still_in_the_set_while_its_future_is_dropped() {
     assert_eq!(len_seen_by_an_aborted_task(false), 1);
 }
+
+/// With the `tokio` feature a runtime `Handle` is a `Spawn` as it is: spawned
+/// tasks, abort and `BackgroundTasks` work on it.
+#[cfg(feature = "tokio")]
+#[test]
+#[cfg_attr(miri, ignore = "tokio's multi-thread runtime: too slow under Miri")]
+fn a_tokio_handle_is_a_spawner() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    rt.block_on(async {
+        let task = spawn(&handle, async { 6 * 7 });
+        assert_eq!(task.await.unwrap(), 42);
+
+        let stuck = spawn(&handle, pending::<()>());
+        stuck.abort();
+        assert!(matches!(stuck.await, Err(JoinError::Cancelled)));
+
+        let tasks = BackgroundTasks::new(handle.clone());
+        let done = Arc::new(AtomicUsize::new(0));
+        for _ in 0..10 {
+            let done = Arc::clone(&done);
+            drop(tasks.spawn(async move { done.fetch_add(1, SeqCst) }));
+        }
+        tasks.join().await;
+        assert_eq!(done.load(SeqCst), 10);
+    });
+}
