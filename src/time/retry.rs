@@ -47,7 +47,9 @@ pub enum Jitter {
 /// `max_retries` 3, no total budget, no jitter.
 ///
 /// **Every delay is at most [`max_delay`](Self::max_delay)**, for every strategy
-/// and jitter mode. An initial delay above `max_delay` is clamped to it.
+/// and jitter mode. An initial delay above `max_delay` is clamped to it. Delays are
+/// counted in nanoseconds and saturate at `u64::MAX` of them (about 584 years),
+/// also when `max_delay` is `Duration::MAX`.
 ///
 /// # Panics
 ///
@@ -65,47 +67,57 @@ pub enum Jitter {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Backoff {
-    kind: Kind,
-    initial: Duration,
+    // Delays are kept in nanoseconds (a `u64` holds 584 years; longer durations
+    // saturate there), which keeps the `Backoff`, and so every `retry` future, small.
+    initial: u64,
+    max_delay: u64,
+    /// The budget for the sum of the delays; `u64::MAX` for none.
+    budget: u64,
     factor: f64,
-    max_delay: Duration,
     max_retries: usize,
-    max_total_delay: Option<Duration>,
-    jitter: Jitter,
-    /// The jitter generator's state; drawn from a per-process counter at the first
-    /// draw unless `seed` set it (a backoff without jitter never needs it).
-    rng: Option<u64>,
     // Iteration state.
     /// Delays handed out so far.
     retries: usize,
     /// Their sum.
-    total: Duration,
+    total: u64,
     /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
-    /// capped when handed out).
-    next: Duration,
+    /// capped when handed out); set at the first `next`.
+    next: u64,
     /// Fibonacci's following delay.
-    after: Duration,
+    after: u64,
     /// The previous delay handed out (decorrelated jitter).
-    previous: Duration,
+    previous: u64,
+    /// The jitter generator's state, if drawn or seeded yet (a backoff without
+    /// jitter never needs one).
+    rng: u64,
+    seeded: bool,
+    kind: Kind,
+    jitter: Jitter,
+}
+
+/// `d` in nanoseconds, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Backoff {
     #[inline]
     fn new(kind: Kind, initial: Duration) -> Self {
         Self {
-            kind,
-            initial,
+            initial: nanos(initial),
+            max_delay: 60_000_000_000,
+            budget: u64::MAX,
             factor: 2.0,
-            max_delay: Duration::from_secs(60),
             max_retries: 3,
-            max_total_delay: None,
-            jitter: Jitter::None,
-            rng: None,
             retries: 0,
-            total: Duration::ZERO,
-            next: initial,
-            after: initial,
-            previous: initial,
+            total: 0,
+            next: 0,
+            after: 0,
+            previous: 0,
+            rng: 0,
+            seeded: false,
+            kind,
+            jitter: Jitter::None,
         }
     }
 
@@ -157,12 +169,12 @@ impl Backoff {
     #[inline]
     pub fn max_delay(mut self, max_delay: Duration) -> Self {
         assert!(
-            !max_delay.is_zero() || self.initial.is_zero(),
+            !max_delay.is_zero() || self.initial == 0,
             "async-patterns: Backoff::max_delay is zero but the initial delay is {:?}; \
              use Backoff::constant(Duration::ZERO) to retry without delay",
-            self.initial
+            Duration::from_nanos(self.initial)
         );
-        self.max_delay = max_delay;
+        self.max_delay = nanos(max_delay);
         self
     }
 
@@ -180,7 +192,7 @@ impl Backoff {
     #[must_use]
     #[inline]
     pub fn max_total_delay(mut self, budget: Duration) -> Self {
-        self.max_total_delay = Some(budget);
+        self.budget = nanos(budget);
         self
     }
 
@@ -199,23 +211,21 @@ impl Backoff {
     #[must_use]
     #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = Some(splitmix(seed));
+        self.rng = splitmix(seed);
+        self.seeded = true;
         self
     }
 
     /// The strategy's next delay, before jitter and cap, and the state moved on.
-    fn step(&mut self) -> Duration {
+    fn step(&mut self) -> u64 {
         let delay = self.next;
         match self.kind {
             Kind::Constant => {}
             Kind::Exponential => {
-                // Once at the cap it stays there; `f64` keeps huge values finite.
-                self.next = if delay >= self.max_delay {
-                    delay
-                } else {
-                    Duration::try_from_secs_f64(delay.as_secs_f64() * self.factor)
-                        .unwrap_or(Duration::MAX)
-                };
+                // Once at the cap it stays there (`as` saturates at `u64::MAX`).
+                if delay < self.max_delay {
+                    self.next = (delay as f64 * self.factor) as u64;
+                }
             }
             Kind::Fibonacci => {
                 let sum = self.next.saturating_add(self.after);
@@ -230,15 +240,15 @@ impl Backoff {
         delay.min(self.max_delay)
     }
 
-    /// A number drawn uniformly from `0..=max` nanoseconds.
-    fn draw(&mut self, max: Duration) -> Duration {
-        let state = self.rng.unwrap_or_else(default_seed);
-        let drawn = splitmix(state);
-        self.rng = Some(drawn);
-        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-        let span = u128::from(nanos) + 1;
-        let pick = (u128::from(drawn) * span) >> 64;
-        Duration::from_nanos(pick as u64)
+    /// A number of nanoseconds drawn uniformly from `0..=max`.
+    fn draw(&mut self, max: u64) -> u64 {
+        if !self.seeded {
+            self.rng = default_seed();
+            self.seeded = true;
+        }
+        self.rng = splitmix(self.rng);
+        let span = u128::from(max) + 1;
+        ((u128::from(self.rng) * span) >> 64) as u64
     }
 }
 
@@ -248,6 +258,11 @@ impl Iterator for Backoff {
     fn next(&mut self) -> Option<Duration> {
         if self.retries >= self.max_retries {
             return None;
+        }
+        if self.retries == 0 {
+            self.next = self.initial;
+            self.after = self.initial;
+            self.previous = self.initial;
         }
         let base = self.step();
         let delay = match self.jitter {
@@ -261,16 +276,14 @@ impl Iterator for Backoff {
             }
         }
         .min(self.max_delay);
-        if let Some(budget) = self.max_total_delay {
-            if self.total.saturating_add(delay) > budget {
-                self.retries = self.max_retries; // ended for good
-                return None;
-            }
+        if self.total.saturating_add(delay) > self.budget {
+            self.retries = self.max_retries; // ended for good
+            return None;
         }
         self.previous = delay;
         self.total = self.total.saturating_add(delay);
         self.retries += 1;
-        Some(delay)
+        Some(Duration::from_nanos(delay))
     }
 }
 
