@@ -6,7 +6,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::spawn::{JoinHandle, Spawn, task};
+use super::spawn::{JoinHandle, Spawn, task_with_guard};
 use crate::sync::waiters::{Slab, WakeList, update_waker};
 use crate::sync_facade::{Arc, BlockingMutex};
 
@@ -80,25 +80,6 @@ impl Drop for Leave {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A task's future and its `Leave`: fields drop in declaration order, so the
-    /// future's own `Drop` (its cleanup) has run when the task leaves the set, also
-    /// when it is dropped before its first poll.
-    struct Tracked<F> {
-        #[pin]
-        future: F,
-        leave: Leave,
-    }
-}
-
-impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().future.poll(cx)
-    }
-}
-
 impl<S: Spawn> BackgroundTasks<S> {
     /// An empty set that spawns on `spawner`.
     pub fn new(spawner: S) -> Self {
@@ -129,7 +110,7 @@ impl<S: Spawn> BackgroundTasks<S> {
             registry: Arc::clone(&self.registry),
             key,
         };
-        let (handle, task) = task(Tracked { future, leave });
+        let (handle, task) = task_with_guard(future, leave);
         // Registered before the task can run, so its `Leave` finds the real entry.
         let abort = handle.abort_fn();
         self.registry
@@ -215,8 +196,9 @@ impl Future for Join<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         this.registry.state.with(|state| {
-            let woken = this.key.is_some_and(|k| state.joiners.get_mut(k).is_none());
-            if woken || state.tasks.len() == 0 {
+            // Only an empty set ends the wait: a task spawned between the wake-up
+            // and this poll is waited for too.
+            if state.tasks.len() == 0 {
                 if let Some(k) = this.key.take() {
                     drop(state.joiners.remove(k));
                 }

@@ -41,7 +41,13 @@ const POLL_BUDGET: usize = 32;
 /// the entry's place), so `push` allocates once per 32 futures, not per future,
 /// and a freed entry is reused. Polling builds the waker without touching a
 /// reference count. This is the crate's most `unsafe` code; its tests run under
-/// Miri and its wake path is a loom model.
+/// Miri and its wake path is a loom model. A wake takes a short lock (a
+/// `std::sync::Mutex` with `std`, a spin lock without): on `no_std`, don't wake a
+/// set's futures from an interrupt handler that may preempt the set's owner on the
+/// same core.
+///
+/// A future that panics while polled leaves the set (the panic goes on to the
+/// caller of `join_next`; the set stays usable and stops counting that future).
 ///
 /// # asyncio.wait
 ///
@@ -152,6 +158,9 @@ struct Meta {
     id: usize,
     /// The next entry of the free list or of the local queue.
     next: usize,
+    /// The future is being polled; still set afterwards only if that poll
+    /// panicked (the entry is then emptied when it is next seen).
+    polling: bool,
 }
 
 /// What the wakers of one chunk's futures point at: a waker is a pointer to this
@@ -322,7 +331,11 @@ impl<F> TaskSet<F> {
                     let chunk: Box<[Entry<F>]> = (0..CHUNK)
                         .map(|_| Entry {
                             cell: Cell::Empty,
-                            meta: Meta { id: 0, next: NONE },
+                            meta: Meta {
+                                id: 0,
+                                next: NONE,
+                                polling: false,
+                            },
                         })
                         .collect();
                     self.chunks.push(Box::into_pin(chunk));
@@ -359,11 +372,12 @@ impl<F> TaskSet<F> {
     /// Drops every future in the set (their `Drop` runs now, in entry order) and
     /// leaves it empty and reusable.
     pub fn cancel_all(&mut self) {
-        // The entries go too: a waker a dropped future left somewhere may still
-        // fire, and it must find no entry (or a new one, which then sees a
-        // spurious poll).
-        self.chunks.clear();
-        self.nodes.clear();
+        // Every field is reset before a future is dropped, so a `Drop` that panics
+        // leaves an empty, usable set. The entries go too: a waker a dropped future
+        // left somewhere may still fire, and it must find no entry (or a new one,
+        // which then sees a spurious poll).
+        let chunks = core::mem::take(&mut self.chunks);
+        let nodes = core::mem::take(&mut self.nodes);
         self.entries = 0;
         self.free = NONE;
         self.local_head = NONE;
@@ -372,6 +386,8 @@ impl<F> TaskSet<F> {
         self.woken_at = 0;
         self.len = 0;
         self.ready.state.with(|state| state.indices.clear());
+        drop(nodes);
+        drop(chunks);
     }
 
     /// A future of the next output of any future in the set, `None` if the set is
@@ -466,20 +482,36 @@ impl<F: Future> TaskSet<F> {
             let CellProj::Running { future } = cell.as_mut().project() else {
                 continue; // a stale wake of a finished future
             };
+            if meta.polling {
+                // Its last poll panicked (and the panic was caught above us): it
+                // left the count then; now it leaves its entry.
+                meta.polling = false;
+                meta.next = free;
+                self.free = index;
+                cell.set(Cell::Empty);
+                continue;
+            }
             let nodes = &self.nodes[index / CHUNK];
             // Cleared before the poll: a wake during it queues the entry again. A
             // swap, not a store: it reads the last waker's swap, so this poll sees
             // everything written before any wake that found the entry queued.
             nodes.queued[index % CHUNK].swap(false, Ordering::AcqRel);
             let waker = Nodes::waker(nodes, index % CHUNK);
-            if let Poll::Ready(output) = future.poll(&mut Context::from_waker(&waker)) {
+            // Out of the count while it is polled: if the poll panics, the set does
+            // not wait for it any more.
+            meta.polling = true;
+            self.len -= 1;
+            let polled_now = future.poll(&mut Context::from_waker(&waker));
+            meta.polling = false;
+            if let Poll::Ready(output) = polled_now {
                 let id = meta.id;
                 meta.next = free;
-                cell.set(Cell::Empty);
                 self.free = index;
-                self.len -= 1;
+                // Last: the state is whole even if the future's `Drop` panics.
+                cell.set(Cell::Empty);
                 return Poll::Ready(Some((id, output)));
             }
+            self.len += 1;
             polled += 1;
             if polled == POLL_BUDGET {
                 cx.waker().wake_by_ref();

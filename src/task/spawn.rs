@@ -179,8 +179,9 @@ impl<T> Shared<T> {
 
     /// Runs the callbacks registered so far (and those registered meanwhile) on
     /// `output`, then publishes it and wakes the handle. The caller has set
-    /// `Output::Held`.
-    fn run_callbacks_and_publish(&self, output: Result<T, JoinError>) {
+    /// `Output::Held`. The first panic of a callback is resumed at the end if
+    /// `resume` (never from a destructor: a second panic there would abort).
+    fn run_callbacks_and_publish(&self, output: Result<T, JoinError>, resume: bool) {
         #[cfg(feature = "std")]
         let mut first_panic = None;
         let mut output = Some(output);
@@ -218,19 +219,24 @@ impl<T> Shared<T> {
         // output is published and the other callbacks ran.
         #[cfg(feature = "std")]
         if let Some(payload) = first_panic {
-            std::panic::resume_unwind(payload);
+            if resume && !std::thread::panicking() {
+                std::panic::resume_unwind(payload);
+            }
         }
+        #[cfg(not(feature = "std"))]
+        let _ = resume;
     }
 
-    /// The task finished with `output`: runs the callbacks and publishes it.
-    fn complete(&self, output: Result<T, JoinError>) {
+    /// The task finished with `output`: runs the callbacks and publishes it
+    /// (`resume`: see `run_callbacks_and_publish`).
+    fn complete(&self, output: Result<T, JoinError>, resume: bool) {
         let task_waker = self.state.with(|state| {
             debug_assert!(matches!(state.output, Output::Pending));
             state.output = Output::Held;
             state.task_waker.take()
         });
         drop(task_waker);
-        self.run_callbacks_and_publish(output);
+        self.run_callbacks_and_publish(output, resume);
     }
 
     fn abort(&self) {
@@ -281,10 +287,22 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    task_with_guard(future, ())
+}
+
+/// [`task`], with a `guard` that the task drops once its outcome is published and
+/// its callbacks have run (however it ends).
+pub(crate) fn task_with_guard<F, G>(future: F, guard: G) -> (JoinHandle<F::Output>, BoxedTask)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    G: Send + 'static,
+{
     let shared = Arc::new(Shared::new());
     let task = Box::pin(Task {
         stage: Stage::Running { future },
         shared: Arc::clone(&shared),
+        guard: Some(guard),
     });
     (JoinHandle { shared }, task)
 }
@@ -323,19 +341,22 @@ where
 pin_project! {
     /// The future handed to the executor: runs the user's future, checks for abort,
     /// catches panics and publishes the output.
-    struct Task<F: Future> {
+    struct Task<F: Future, G> {
         #[pin]
         stage: Stage<F>,
         shared: Arc<Shared<F::Output>>,
+        // Dropped after the outcome is published (see `task_with_guard`).
+        guard: Option<G>,
     }
 
-    impl<F: Future> PinnedDrop for Task<F> {
+    impl<F: Future, G> PinnedDrop for Task<F, G> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // Dropped by its executor before it finished: the future's own `Drop`
-            // runs first, then the handle learns it was cancelled; also when that
-            // `Drop` panics (the panic goes on to the executor).
+            // runs first, then the handle learns it was cancelled, then the guard
+            // goes; also when that `Drop` panics (the panic goes on to the executor).
             if let StageProj::Running { .. } = this.stage.as_mut().project() {
+                let _guard = this.guard.take();
                 let _cancelled = CompleteCancelled(this.shared);
                 this.stage.set(Stage::Done);
             }
@@ -348,7 +369,7 @@ struct CompleteCancelled<'a, T>(&'a Shared<T>);
 
 impl<T> Drop for CompleteCancelled<'_, T> {
     fn drop(&mut self) {
-        self.0.complete(Err(JoinError::Cancelled));
+        self.0.complete(Err(JoinError::Cancelled), false);
     }
 }
 
@@ -360,7 +381,7 @@ pin_project! {
     }
 }
 
-impl<F: Future> Future for Task<F> {
+impl<F: Future, G> Future for Task<F, G> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -383,7 +404,9 @@ impl<F: Future> Future for Task<F> {
             }
         };
         drop_catching(this.stage);
-        this.shared.complete(output);
+        // The guard goes even if a callback's panic is resumed.
+        let _guard = this.guard.take();
+        this.shared.complete(output, true);
         Poll::Ready(())
     }
 }
@@ -472,7 +495,9 @@ impl<T> JoinHandle<T> {
     ///
     /// Under `std`, a panicking callback does not stop the other callbacks or the
     /// publication of the output; its panic is resumed after them, on the thread
-    /// that ran it.
+    /// that ran it, except when the callbacks run because the executor dropped the
+    /// unfinished task (a panic from a destructor could abort the process): there
+    /// it is dropped.
     ///
     /// ```
     /// use async_patterns::task::spawn;
@@ -508,7 +533,7 @@ impl<T> JoinHandle<T> {
             self.shared
                 .state
                 .with(|state| state.callbacks.insert(0, Box::new(callback)));
-            self.shared.run_callbacks_and_publish(output);
+            self.shared.run_callbacks_and_publish(output, true);
         }
     }
 

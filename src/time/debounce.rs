@@ -72,6 +72,10 @@ impl<Tm: Timer> Debouncer<Tm> {
     /// # Cancel safety
     ///
     /// Dropping the future drops `work`; it does not supersede anything.
+    ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
     pub fn call<F: Future>(&self, work: F) -> DebouncedCall<'_, Tm, F> {
         let generation = self.supersede();
         DebouncedCall {
@@ -173,6 +177,12 @@ fn poll_call<Tm: Timer, F: Future>(
             StageProj::Running { work } => {
                 let output = core::task::ready!(work.poll(cx));
                 this.stage.set(Stage::Done);
+                // Its waker is not needed any more: don't keep the task alive.
+                let done = this
+                    .debouncer
+                    .latest
+                    .with(|latest| (latest.generation == generation).then(|| latest.waker.take()));
+                drop(done);
                 return Poll::Ready(Some(output));
             }
             StageProj::Done => panic!("async-patterns: DebouncedCall polled after completion"),
