@@ -12,11 +12,9 @@
 //! Run it with `cargo run --example lock`.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
+use async_patterns::future::yield_now; // asyncio's `await asyncio.sleep(0)`
 use async_patterns::sync::Mutex;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -25,33 +23,6 @@ use futures::task::LocalSpawnExt;
 const TASKS: u64 = 10;
 /// How many increments each task makes.
 const INCREMENTS: u64 = 100;
-
-/// Gives the other tasks a turn: asyncio's `await asyncio.sleep(0)`.
-///
-/// The future wakes itself and returns `Pending` once, so the executor queues the
-/// task behind every task that is ready to run.
-pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-
-/// The future returned by [`yield_now`].
-#[must_use = "futures do nothing unless you .await or poll them"]
-pub struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
 
 /// Runs `TASKS` tasks of `INCREMENTS` read-yield-write steps each on a
 /// single-threaded executor, with the counter in a `Cell` (no lock). Returns the

@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use async_patterns::future::yield_now;
 use async_patterns::sync::Semaphore;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
@@ -73,7 +74,7 @@ fn semaphore_demo() -> usize {
                 max_running.set(max_running.get().max(running.get()));
                 println!("job {job} starts ({} running)", running.get());
                 for _ in 0..3 {
-                    lock::yield_now().await; // the other jobs get a turn
+                    yield_now().await; // the other jobs get a turn
                 }
                 running.set(running.get() - 1);
                 finished.set(finished.get() + 1);

@@ -12,67 +12,16 @@
 //! `cargo test --test queue_memory -- --nocapture` prints the figures of every
 //! crate (async-channel and kanal are printed, not asserted).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::sync::Arc;
 
 use async_patterns::queue::Queue;
-
-struct Counting;
-
-thread_local! {
-    /// Live heap bytes allocated by this thread (wrapping: a thread may free what
-    /// another allocated).
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-}
-
-fn tally(f: impl FnOnce(usize) -> usize) {
-    // `try_with`: nothing to count once the thread-local is gone (thread exit).
-    let _ = LIVE.try_with(|live| live.set(f(live.get())));
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; only a counter is updated.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            tally(|live| live.wrapping_add(layout.size()));
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            tally(|live| live.wrapping_add(layout.size()));
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) };
-        tally(|live| live.wrapping_sub(layout.size()));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            tally(|live| live.wrapping_sub(layout.size()).wrapping_add(new_size));
-        }
-        new
-    }
-}
+use counting_alloc::{Counting, live};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.with(Cell::get)
-}
 
 /// Heap bytes held by the value `make` returns, while it is alive.
 fn heap_of<R>(make: impl FnOnce() -> R) -> usize {

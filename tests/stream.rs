@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_patterns::stream::{generate, iter, next, try_generate};
 use async_patterns::sync::Event;
 use async_patterns::time::{ManualTimer, Timer};
-use common::{Task, WakeCounter, counting_waker, drop_at_pending, now, within_a_minute};
+use common::{StreamTask, Task, drop_at_pending, now, within_a_minute};
 use futures_core::Stream;
 use futures_lite::future::{block_on, poll_once, zip};
 
@@ -43,50 +43,6 @@ impl DropFlag {
 
     fn is_dropped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A stream under test, pinned on the heap, polled by hand with a counting waker.
-struct StreamTask<S> {
-    stream: Pin<Box<S>>,
-    waker: Waker,
-    counter: Arc<WakeCounter>,
-}
-
-impl<S: Stream> StreamTask<S> {
-    fn new(stream: S) -> Self {
-        let (waker, counter) = counting_waker();
-        Self {
-            stream: Box::pin(stream),
-            waker,
-            counter,
-        }
-    }
-
-    fn poll_next(&mut self) -> Poll<Option<S::Item>> {
-        self.stream
-            .as_mut()
-            .poll_next(&mut Context::from_waker(&self.waker))
-    }
-
-    fn wakes(&self) -> usize {
-        self.counter.count()
-    }
-
-    #[track_caller]
-    fn assert_pending(&mut self) {
-        assert!(
-            self.poll_next().is_pending(),
-            "expected the stream to be pending"
-        );
-    }
-
-    #[track_caller]
-    fn assert_next(&mut self) -> Option<S::Item> {
-        match self.poll_next() {
-            Poll::Ready(item) => item,
-            Poll::Pending => panic!("expected the stream to be ready"),
-        }
     }
 }
 

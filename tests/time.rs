@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use async_patterns::future::{Elapsed, timeout};
 use async_patterns::time::{Backoff, Debouncer, Jitter, ManualTimer, Timer, debounce, retry};
-use common::{Task, WakeCounter, counting_waker, drop_at_pending, now, pending, within_a_minute};
+use common::{StreamTask, Task, counting_waker, drop_at_pending, now, pending, within_a_minute};
 use futures_core::Stream;
 
 const NS: Duration = Duration::from_nanos(1);
@@ -84,50 +84,6 @@ fn recorder(label: &'static str, log: &Arc<Mutex<Vec<&'static str>>>) -> Waker {
 /// Polls an `Unpin` future once with `waker`.
 fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
-}
-
-/// A stream under test, pinned on the heap, polled by hand with a counting waker.
-struct StreamTask<S> {
-    stream: Pin<Box<S>>,
-    waker: Waker,
-    counter: Arc<WakeCounter>,
-}
-
-impl<S: Stream> StreamTask<S> {
-    fn new(stream: S) -> Self {
-        let (waker, counter) = counting_waker();
-        Self {
-            stream: Box::pin(stream),
-            waker,
-            counter,
-        }
-    }
-
-    fn poll_next(&mut self) -> Poll<Option<S::Item>> {
-        self.stream
-            .as_mut()
-            .poll_next(&mut Context::from_waker(&self.waker))
-    }
-
-    fn wakes(&self) -> usize {
-        self.counter.count()
-    }
-
-    #[track_caller]
-    fn assert_pending(&mut self) {
-        assert!(
-            self.poll_next().is_pending(),
-            "expected the stream to be pending"
-        );
-    }
-
-    #[track_caller]
-    fn assert_next(&mut self) -> Option<S::Item> {
-        match self.poll_next() {
-            Poll::Ready(item) => item,
-            Poll::Pending => panic!("expected the stream to be ready"),
-        }
-    }
 }
 
 /// The input of a stream test: items pushed by hand, and an end.

@@ -405,6 +405,22 @@ impl fmt::Debug for WaitForCancellationOwned {
     }
 }
 
+/// The engine of both `run_until_cancelled` futures: cancellation is checked first.
+fn poll_until_cancelled<W, F>(
+    cancelled: &mut W,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<F::Output>>
+where
+    W: Future<Output = ()> + Unpin,
+    F: Future,
+{
+    if Pin::new(cancelled).poll(cx).is_ready() {
+        return Poll::Ready(None);
+    }
+    future.poll(cx).map(Some)
+}
+
 pin_project! {
     /// Future of [`CancellationToken::run_until_cancelled`].
     #[must_use = "futures do nothing unless polled"]
@@ -420,10 +436,7 @@ impl<F: Future> Future for RunUntilCancelled<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if Pin::new(this.cancelled).poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        this.future.poll(cx).map(Some)
+        poll_until_cancelled(this.cancelled, this.future, cx)
     }
 }
 
@@ -450,10 +463,7 @@ impl<F: Future> Future for RunUntilCancelledOwned<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if Pin::new(this.cancelled).poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        this.future.poll(cx).map(Some)
+        poll_until_cancelled(this.cancelled, this.future, cx)
     }
 }
 

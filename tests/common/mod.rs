@@ -327,3 +327,47 @@ impl Drop for ManualState {
         }
     }
 }
+
+/// A stream under test, pinned on the heap, polled by hand with a counting waker.
+pub struct StreamTask<S> {
+    stream: Pin<Box<S>>,
+    waker: Waker,
+    counter: Arc<WakeCounter>,
+}
+
+impl<S: futures_core::Stream> StreamTask<S> {
+    pub fn new(stream: S) -> Self {
+        let (waker, counter) = counting_waker();
+        Self {
+            stream: Box::pin(stream),
+            waker,
+            counter,
+        }
+    }
+
+    pub fn poll_next(&mut self) -> Poll<Option<S::Item>> {
+        self.stream
+            .as_mut()
+            .poll_next(&mut Context::from_waker(&self.waker))
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.counter.count()
+    }
+
+    #[track_caller]
+    pub fn assert_pending(&mut self) {
+        assert!(
+            self.poll_next().is_pending(),
+            "expected the stream to be pending"
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_next(&mut self) -> Option<S::Item> {
+        match self.poll_next() {
+            Poll::Ready(item) => item,
+            Poll::Pending => panic!("expected the stream to be ready"),
+        }
+    }
+}
