@@ -38,8 +38,8 @@ pub fn demo() -> u32 {
                 }
             }
         })
-        .when(|error: &String| error.contains("connection reset"))
-        .notify(|error: &String, delay| println!("  {error}; retrying in {delay:?}"))
+        .when(|error| error.contains("connection reset"))
+        .notify(|error, delay| println!("  {error}; retrying in {delay:?}"))
         .await;
         println!("  result: {result:?} after {attempts} attempts");
         assert_eq!(result, Ok("payload"));

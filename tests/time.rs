@@ -981,7 +981,7 @@ fn retry_when_returns_a_non_matching_error_at_once() {
             Backoff::constant(secs(1)).max_retries(5),
             flaky(&calls, u32::MAX),
         )
-        .when(|e: &u32| *e > 1), // error 1 is fatal
+        .when(|e| *e > 1), // error 1 is fatal
     );
     assert_eq!(task.assert_ready(), Err(1));
     assert_eq!(calls.get(), 1);

@@ -21,7 +21,7 @@ mod timer;
 
 pub use debounce::{Debounce, DebouncedCall, Debouncer, debounce};
 pub use manual::{ManualSleep, ManualTimer};
-pub use retry::{Backoff, Jitter, NotifyNone, Retry, RetryAll, retry};
+pub use retry::{Backoff, Jitter, NotifyNone, Retry, RetryAll, RetryNotify, RetryWhen, retry};
 pub use timer::Timer;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;

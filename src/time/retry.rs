@@ -75,24 +75,31 @@ pub struct Backoff {
     budget: u64,
     factor: f64,
     max_retries: usize,
-    // Iteration state.
+    /// The jitter generator's first state, from [`seed`](Self::seed); 0 for none
+    /// (a seed is then drawn at the first jittered delay).
+    seed: u64,
+    kind: Kind,
+    jitter: Jitter,
+    /// The iteration state, made at the first `next`: building a `Backoff` (and so
+    /// a `retry` whose first attempt succeeds) writes only the settings above.
+    state: Option<Progress>,
+}
+
+/// Where a [`Backoff`] is in its sequence.
+#[derive(Debug, Clone)]
+struct Progress {
     /// Delays handed out so far.
     retries: usize,
     /// Their sum.
     total: u64,
     /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
-    /// capped when handed out); set at the first `next`.
+    /// capped when handed out).
     next: u64,
-    /// Fibonacci's following delay.
-    after: u64,
-    /// The previous delay handed out (decorrelated jitter).
-    previous: u64,
-    /// The jitter generator's state, if drawn or seeded yet (a backoff without
-    /// jitter never needs one).
+    /// Fibonacci's following delay, or the previous delay handed out (for
+    /// decorrelated jitter, which does not use the strategy's sequence).
+    other: u64,
+    /// The jitter generator's state; 0 until the first draw.
     rng: u64,
-    seeded: bool,
-    kind: Kind,
-    jitter: Jitter,
 }
 
 /// `d` in nanoseconds, saturating.
@@ -109,15 +116,10 @@ impl Backoff {
             budget: u64::MAX,
             factor: 2.0,
             max_retries: 3,
-            retries: 0,
-            total: 0,
-            next: 0,
-            after: 0,
-            previous: 0,
-            rng: 0,
-            seeded: false,
+            seed: 0,
             kind,
             jitter: Jitter::None,
+            state: None,
         }
     }
 
@@ -211,27 +213,27 @@ impl Backoff {
     #[must_use]
     #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = splitmix(seed);
-        self.seeded = true;
+        // 0 means "not seeded": the one seed that mixes to 0 takes 1 instead.
+        self.seed = splitmix(seed).max(1);
         self
     }
 
-    /// The strategy's next delay, before jitter and cap, and the state moved on.
-    fn step(&mut self) -> u64 {
-        let delay = self.next;
+    /// The strategy's next delay, before jitter and cap, and `progress` moved on.
+    fn step(&self, progress: &mut Progress) -> u64 {
+        let delay = progress.next;
         match self.kind {
             Kind::Constant => {}
             Kind::Exponential => {
                 // Once at the cap it stays there (`as` saturates at `u64::MAX`).
                 if delay < self.max_delay {
-                    self.next = (delay as f64 * self.factor) as u64;
+                    progress.next = (delay as f64 * self.factor) as u64;
                 }
             }
             Kind::Fibonacci => {
-                let sum = self.next.saturating_add(self.after);
-                self.next = self.after;
-                self.after = if self.next >= self.max_delay {
-                    self.next
+                let sum = progress.next.saturating_add(progress.other);
+                progress.next = progress.other;
+                progress.other = if progress.next >= self.max_delay {
+                    progress.next
                 } else {
                     sum
                 };
@@ -241,14 +243,52 @@ impl Backoff {
     }
 
     /// A number of nanoseconds drawn uniformly from `0..=max`.
-    fn draw(&mut self, max: u64) -> u64 {
-        if !self.seeded {
-            self.rng = default_seed();
-            self.seeded = true;
+    fn draw(&self, progress: &mut Progress, max: u64) -> u64 {
+        if progress.rng == 0 {
+            progress.rng = if self.seed != 0 {
+                self.seed
+            } else {
+                default_seed()
+            };
         }
-        self.rng = splitmix(self.rng);
+        progress.rng = splitmix(progress.rng);
         let span = u128::from(max) + 1;
-        ((u128::from(self.rng) * span) >> 64) as u64
+        ((u128::from(progress.rng) * span) >> 64) as u64
+    }
+
+    /// The next delay in nanoseconds, if any, and `progress` moved on.
+    fn advance(&self, progress: &mut Progress) -> Option<u64> {
+        if progress.retries >= self.max_retries {
+            return None;
+        }
+        let delay = match self.jitter {
+            Jitter::None => self.step(progress),
+            Jitter::Full => {
+                let base = self.step(progress);
+                self.draw(progress, base)
+            }
+            Jitter::Equal => {
+                let base = self.step(progress);
+                base / 2 + self.draw(progress, base / 2)
+            }
+            Jitter::Decorrelated => {
+                // `other` is the previous delay handed out (the initial one at first).
+                let low = self.initial.min(self.max_delay);
+                let high = progress.other.saturating_mul(3).max(low);
+                low + self.draw(progress, high - low)
+            }
+        }
+        .min(self.max_delay);
+        if progress.total.saturating_add(delay) > self.budget {
+            progress.retries = self.max_retries; // ended for good
+            return None;
+        }
+        if self.jitter == Jitter::Decorrelated {
+            progress.other = delay;
+        }
+        progress.total = progress.total.saturating_add(delay);
+        progress.retries += 1;
+        Some(delay)
     }
 }
 
@@ -256,34 +296,16 @@ impl Iterator for Backoff {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        if self.retries >= self.max_retries {
-            return None;
-        }
-        if self.retries == 0 {
-            self.next = self.initial;
-            self.after = self.initial;
-            self.previous = self.initial;
-        }
-        let base = self.step();
-        let delay = match self.jitter {
-            Jitter::None => base,
-            Jitter::Full => self.draw(base),
-            Jitter::Equal => base / 2 + self.draw(base / 2),
-            Jitter::Decorrelated => {
-                let low = self.initial.min(self.max_delay);
-                let high = self.previous.saturating_mul(3).max(low);
-                low + self.draw(high - low)
-            }
-        }
-        .min(self.max_delay);
-        if self.total.saturating_add(delay) > self.budget {
-            self.retries = self.max_retries; // ended for good
-            return None;
-        }
-        self.previous = delay;
-        self.total = self.total.saturating_add(delay);
-        self.retries += 1;
-        Some(Duration::from_nanos(delay))
+        let mut progress = self.state.take().unwrap_or(Progress {
+            retries: 0,
+            total: 0,
+            next: self.initial,
+            other: self.initial,
+            rng: 0,
+        });
+        let delay = self.advance(&mut progress);
+        self.state = Some(progress);
+        delay.map(Duration::from_nanos)
     }
 }
 
@@ -314,10 +336,55 @@ fn splitmix(state: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The default `.when` of [`retry`]: every error is retried.
-pub type RetryAll<E> = fn(&E) -> bool;
+/// Which errors [`retry`] retries: what [`Retry::when`] takes. Implemented for
+/// every `FnMut(&E) -> bool` and for [`RetryAll`], the default.
+pub trait RetryWhen<E> {
+    /// `true` to retry `error`, `false` to return it at once.
+    fn retry_when(&mut self, error: &E) -> bool;
+}
+
+impl<E, F: FnMut(&E) -> bool> RetryWhen<E> for F {
+    #[inline]
+    fn retry_when(&mut self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The default `.when` of [`retry`]: every error is retried. (A unit type rather
+/// than a function pointer, so that a `Retry` using it stores nothing for it.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryAll;
+
+impl<E> RetryWhen<E> for RetryAll {
+    #[inline]
+    fn retry_when(&mut self, _: &E) -> bool {
+        true
+    }
+}
+
+/// What [`retry`] calls before each sleep: what [`Retry::notify`] takes.
+/// Implemented for every `FnMut(&E, Duration)` and for [`NotifyNone`], the
+/// default.
+pub trait RetryNotify<E> {
+    /// Sees `error`, which will be retried after `delay`.
+    fn notify(&mut self, error: &E, delay: Duration);
+}
+
+impl<E, F: FnMut(&E, Duration)> RetryNotify<E> for F {
+    #[inline]
+    fn notify(&mut self, error: &E, delay: Duration) {
+        self(error, delay);
+    }
+}
+
 /// The default `.notify` of [`retry`]: nothing is called.
-pub type NotifyNone<E> = fn(&E, Duration);
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotifyNone;
+
+impl<E> RetryNotify<E> for NotifyNone {
+    #[inline]
+    fn notify(&mut self, _: &E, _: Duration) {}
+}
 
 /// Runs `op` until it succeeds, sleeping on `timer` between attempts for the
 /// delays of `backoff`; gives up with the last error when `backoff` ends.
@@ -352,7 +419,7 @@ pub fn retry<Tm, Op, Fut, T, E>(
     timer: Tm,
     backoff: Backoff,
     op: Op,
-) -> Retry<Tm, Op, Fut, RetryAll<E>, NotifyNone<E>>
+) -> Retry<Tm, Op, Fut, RetryAll, NotifyNone>
 where
     Tm: Timer,
     Op: FnMut() -> Fut,
@@ -362,8 +429,8 @@ where
         timer,
         backoff,
         op,
-        when: |_| true,
-        notify: |_, _| {},
+        when: RetryAll,
+        notify: NotifyNone,
         state: State::Idle,
     }
 }
@@ -399,7 +466,11 @@ pin_project! {
 impl<Tm: Timer, Op, Fut, W, N> Retry<Tm, Op, Fut, W, N> {
     /// Retries only the errors for which `when` returns `true`; any other error is
     /// returned at once.
-    pub fn when<W2>(self, when: W2) -> Retry<Tm, Op, Fut, W2, N> {
+    pub fn when<T, E, W2>(self, when: W2) -> Retry<Tm, Op, Fut, W2, N>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        W2: FnMut(&E) -> bool,
+    {
         Retry {
             timer: self.timer,
             backoff: self.backoff,
@@ -412,7 +483,11 @@ impl<Tm: Timer, Op, Fut, W, N> Retry<Tm, Op, Fut, W, N> {
 
     /// Calls `notify(error, delay)` before each sleep: the error that will be
     /// retried and how long until the next attempt.
-    pub fn notify<N2>(self, notify: N2) -> Retry<Tm, Op, Fut, W, N2> {
+    pub fn notify<T, E, N2>(self, notify: N2) -> Retry<Tm, Op, Fut, W, N2>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        N2: FnMut(&E, Duration),
+    {
         Retry {
             timer: self.timer,
             backoff: self.backoff,
@@ -429,41 +504,47 @@ where
     Tm: Timer,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    W: FnMut(&E) -> bool,
-    N: FnMut(&E, Duration),
+    W: RetryWhen<E>,
+    N: RetryNotify<E>,
 {
     type Output = Result<T, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
+            // Start an attempt unless one is running: at once on the first poll,
+            // after the sleep later.
             match this.state.as_mut().project() {
-                StateProj::Idle => {
-                    let attempt = (this.op)();
-                    this.state.set(State::Running { attempt });
-                }
-                StateProj::Running { attempt } => {
-                    let error = match core::task::ready!(attempt.poll(cx)) {
-                        Ok(value) => return Poll::Ready(Ok(value)),
-                        Err(error) => error,
-                    };
-                    if !(this.when)(&error) {
-                        this.state.set(State::Idle);
-                        return Poll::Ready(Err(error));
-                    }
-                    let Some(delay) = this.backoff.next() else {
-                        this.state.set(State::Idle);
-                        return Poll::Ready(Err(error));
-                    };
-                    (this.notify)(&error, delay);
-                    let sleep = this.timer.sleep(delay);
-                    this.state.set(State::Sleeping { sleep });
-                }
+                StateProj::Running { .. } => {}
+                StateProj::Idle => this.state.set(State::Running {
+                    attempt: (this.op)(),
+                }),
                 StateProj::Sleeping { sleep } => {
                     core::task::ready!(sleep.poll(cx));
-                    this.state.set(State::Idle);
+                    this.state.set(State::Running {
+                        attempt: (this.op)(),
+                    });
                 }
             }
+            let StateProj::Running { attempt } = this.state.as_mut().project() else {
+                unreachable!("an attempt was just started")
+            };
+            let error = match core::task::ready!(attempt.poll(cx)) {
+                Ok(value) => return Poll::Ready(Ok(value)),
+                Err(error) => error,
+            };
+            let delay = if this.when.retry_when(&error) {
+                this.backoff.next()
+            } else {
+                None
+            };
+            let Some(delay) = delay else {
+                this.state.set(State::Idle);
+                return Poll::Ready(Err(error));
+            };
+            this.notify.notify(&error, delay);
+            let sleep = this.timer.sleep(delay);
+            this.state.set(State::Sleeping { sleep });
         }
     }
 }
