@@ -326,10 +326,12 @@ fn cancelled_receiver_stream_passes_item_on() {
 }
 
 /// Capacity 1, full; two puts wait, in order; a get races the drop of the first
-/// put: the freed slot goes to the second put, which completes without any further
-/// get, and the dropped put's item is never half-inserted.
+/// put. Either the get came first and queued the first put's item for it (the put
+/// was done when it was dropped), or the drop came first and the freed slot went
+/// to the second put, which completes without any further get. Nothing is lost or
+/// put twice, and the second put completes in both cases.
 #[test]
-fn cancelled_put_passes_slot_on() {
+fn cancelled_put_vs_get() {
     model(|| {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
@@ -344,9 +346,12 @@ fn cancelled_put_passes_slot_on() {
                 let putter = thread::spawn(move || block_on(second));
                 assert_eq!(block_on(q.get()), Ok(0));
                 dropper.join().unwrap();
+                let mut items = vec![block_on(q.get()).unwrap()];
                 putter.join().unwrap().expect("not shut down");
-                assert_eq!(q.try_get(), Ok(2));
-                assert_eq!(q.try_get(), Err(TryGetError::Empty));
+                while let Ok(item) = q.try_get() {
+                    items.push(item);
+                }
+                assert!(items == [1, 2] || items == [2], "{items:?}");
             })
         };
     });

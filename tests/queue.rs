@@ -6,7 +6,7 @@
 mod common;
 
 use std::cmp::Ordering as CmpOrdering;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
@@ -399,18 +399,25 @@ fn a_later_putter_polled_early_does_not_overtake_the_notified_one() {
 }
 
 #[test]
-fn a_first_try_may_take_ahead_of_a_woken_waiter_which_then_waits_again() {
-    // Documented: a task that finds an item on its first try takes it; the waiter
-    // that lost it waits again (and is woken by the next item).
+fn a_put_hands_its_item_to_the_waiting_getter_before_any_first_try() {
+    // Documented: a waiting getter is given the item by the put itself, so a task
+    // trying later cannot take it first, and the woken getter finds it at once.
     let q = Queue::unbounded();
     let mut a = pending(q.get());
     q.try_put(1).unwrap();
     assert!(a.is_woken());
-    assert_eq!(now(q.get()), Ok(1));
-    a.assert_pending();
+    assert_eq!(
+        q.len(),
+        0,
+        "the item went to the getter, not into the queue"
+    );
+    assert_eq!(q.try_get(), Err(TryGetError::Empty));
+    let mut late = pending(q.get());
+    assert_eq!(a.assert_ready(), Ok(1));
+    assert_eq!(q.unfinished_tasks(), 1);
     q.try_put(2).unwrap();
-    assert_eq!(a.wakes(), 2);
-    assert_eq!(a.assert_ready(), Ok(2));
+    assert_eq!(late.assert_ready(), Ok(2));
+    assert_eq!(a.wakes(), 1, "one item, one wake-up");
 }
 
 #[test]
@@ -422,13 +429,12 @@ fn reserve_holds_a_slot_and_the_permit_never_waits() {
     let mut waiting = pending(q.reserve());
     let mut getter = pending(q.get());
     a.put(10); // never waits, though the queue is "full"
-    assert!(getter.is_woken(), "the permit's item wakes a getter");
-    assert!(!waiting.is_woken(), "the slot was the permit's");
-    assert_eq!(getter.assert_ready(), Ok(10));
+    assert!(getter.is_woken(), "the permit's item goes to the getter");
     assert!(
         waiting.is_woken(),
-        "taking the permit's item frees a slot for the reserve"
+        "the item went straight to the getter, so the permit's slot frees at once"
     );
+    assert_eq!(getter.assert_ready(), Ok(10));
     let c = waiting.assert_ready().unwrap();
     assert!(q.is_full());
     b.put(20);
@@ -704,20 +710,29 @@ fn shutdown_now_releases_join_at_once_when_nothing_was_taken() {
 #[test]
 fn shutdown_now_fails_waiting_gets_and_puts() {
     let q = Queue::bounded(1);
-    let mut g = pending(q.get());
-    let mut g2 = pending(q.get());
-    q.try_put(1).unwrap(); // g is woken, but has not run yet
-    let mut p = pending(q.put(2));
-    assert_eq!(q.shutdown_now(), [1]);
+    let mut handed = pending(q.get());
+    q.try_put(1).unwrap(); // given to `handed`, which has not run yet
+    q.try_put(2).unwrap(); // queued
+    let mut p = pending(q.put(3));
+    assert_eq!(q.shutdown_now(), [2]);
     assert_eq!(
-        g.assert_ready(),
-        Err(ShutdownError),
+        handed.assert_ready(),
+        Ok(1),
+        "an item given to a getter before the shutdown is still its"
+    );
+    assert!(p.is_woken());
+    assert_eq!(
+        p.assert_ready(),
+        Err(PutError(3)),
         "the item was handed back"
     );
-    assert!(g2.is_woken());
+    let q = Queue::<u8>::bounded(1);
+    let mut g = pending(q.get());
+    let mut g2 = pending(q.get());
+    assert!(q.shutdown_now().is_empty());
+    assert!(g.is_woken() && g2.is_woken());
+    assert_eq!(g.assert_ready(), Err(ShutdownError));
     assert_eq!(g2.assert_ready(), Err(ShutdownError));
-    assert!(p.is_woken());
-    assert_eq!(p.assert_ready(), Err(PutError(2)));
 }
 
 #[test]
@@ -807,28 +822,40 @@ fn dropped_waits_hold_nothing() {
 }
 
 #[test]
-fn a_notified_put_dropped_before_it_runs_passes_the_slot_on() {
-    for reserve_first in [false, true] {
-        let q = Queue::bounded(1);
-        q.try_put(0).unwrap();
-        let first: Box<dyn Send + '_> = if reserve_first {
-            Box::new(pending(q.reserve()))
-        } else {
-            Box::new(pending(q.put(1)))
-        };
-        let mut second = pending(q.put(2));
-        let mut third = pending(q.put(3));
-        assert_eq!(q.try_get(), Ok(0)); // notifies `first`
-        assert!(!second.is_woken());
-        drop(first);
-        assert_eq!(second.wakes(), 1, "the slot passes to the next put");
-        assert!(!third.is_woken(), "one slot, one wake-up");
-        assert_eq!(second.assert_ready(), Ok(()));
-        assert_eq!(q.try_get(), Ok(2));
-        assert_eq!(third.assert_ready(), Ok(()));
-        assert_eq!(q.try_get(), Ok(3));
-        check_fully_usable(&q, 1);
-    }
+fn a_served_put_dropped_before_it_runs_has_its_item_queued() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let first = pending(q.put(1));
+    let mut second = pending(q.put(2));
+    assert_eq!(q.try_get(), Ok(0)); // queues 1 for `first` and wakes it
+    assert!(first.is_woken() && !second.is_woken());
+    drop(first);
+    assert_eq!(q.len(), 1, "the put was done before it was dropped");
+    assert!(!second.is_woken(), "no slot to pass on");
+    assert_eq!(q.try_get(), Ok(1));
+    assert_eq!(second.wakes(), 1);
+    assert_eq!(second.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(2));
+    check_fully_usable(&q, 1);
+}
+
+#[test]
+fn a_served_reserve_dropped_before_it_runs_passes_the_slot_on() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let first = pending(q.reserve());
+    let mut second = pending(q.put(2));
+    let mut third = pending(q.put(3));
+    assert_eq!(q.try_get(), Ok(0)); // holds the slot for `first`
+    assert!(q.is_full() && !second.is_woken());
+    drop(first);
+    assert_eq!(second.wakes(), 1, "the slot passes to the next put");
+    assert!(!third.is_woken(), "one slot, one wake-up");
+    assert_eq!(second.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(2));
+    assert_eq!(third.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(3));
+    check_fully_usable(&q, 1);
 }
 
 #[test]
@@ -875,16 +902,18 @@ fn a_notified_get_dropped_before_it_runs_passes_the_item_on() {
 }
 
 #[test]
-fn a_notified_get_whose_item_is_gone_passes_nothing_on() {
-    let q = Queue::unbounded();
+fn a_get_dropped_with_its_item_and_no_getter_left_puts_it_back_in_front() {
+    let q = Queue::bounded(1);
     let first = pending(q.get());
-    let mut second = pending(q.get());
-    q.try_put(1).unwrap();
-    assert_eq!(q.try_get(), Ok(1)); // taken by someone else first
+    q.try_put(1).unwrap(); // given to `first`
+    q.try_put(2).unwrap(); // the queue is full again
     drop(first);
-    assert!(!second.is_woken(), "there is nothing to pass on");
-    q.try_put(2).unwrap();
-    assert_eq!(second.assert_ready(), Ok(2));
+    assert_eq!(q.len(), 2, "back in the queue, past the bound for a moment");
+    assert!(q.is_full());
+    assert_eq!(q.try_get(), Ok(1), "first out, as it was put first");
+    assert_eq!(q.try_get(), Ok(2));
+    assert_eq!(q.unfinished_tasks(), 2);
+    check_fully_usable(&q, 1);
 }
 
 #[test]
@@ -1377,8 +1406,13 @@ enum Op {
     PollAll,
 }
 
-/// What the queue should contain: a `VecDeque` (FIFO), a `Vec` (LIFO) or a `Vec`
-/// searched for the smallest key, the earliest of equal ones (priority).
+/// A reference queue: what the queue should contain (a `VecDeque` popped per
+/// order: FIFO from the front, LIFO from the back, priority the smallest key, the
+/// earliest of equal ones), and its waiters in line with what each was given. It
+/// follows the documented hand-over rules: a put finding a getter in line gives
+/// it the item; a freed slot serves the first putter in line (its item is queued
+/// for it, or a reserve gets the slot); a getter dropped holding an item gives it
+/// to the next getter in line, or back to the front of the queue.
 struct Model {
     order: Order,
     cap: Option<usize>,
@@ -1387,6 +1421,22 @@ struct Model {
     unfinished: usize,
     taken: usize,
     shutdown: bool,
+    /// Getters in line, by waiter id.
+    getters: VecDeque<u32>,
+    /// Putters in line: waiter id, and the item (`None`: a reserve).
+    putters: VecDeque<(u32, Option<Job>)>,
+    /// What the waiters taken out of line were given, by waiter id.
+    given: HashMap<u32, Given>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Given {
+    /// A getter: this item.
+    Item(Job),
+    /// A putter: its item was queued, or its slot is held.
+    Served,
+    /// Woken by a shutdown.
+    Shutdown,
 }
 
 impl Model {
@@ -1395,18 +1445,26 @@ impl Model {
             .is_none_or(|cap| self.items.len() + self.reserved < cap)
     }
 
-    /// Free slots (`usize::MAX` when unbounded).
-    fn room(&self) -> usize {
-        self.cap
-            .map_or(usize::MAX, |cap| cap - self.items.len() - self.reserved)
-    }
-
     fn push(&mut self, job: Job) {
-        self.items.push_back(job);
         self.unfinished += 1;
+        self.deliver(job, false);
     }
 
-    fn pop(&mut self) -> Option<Job> {
+    fn deliver(&mut self, job: Job, front: bool) {
+        if let Some(g) = self.getters.pop_front() {
+            self.given.insert(g, Given::Item(job));
+        } else if !front {
+            self.items.push_back(job);
+        } else {
+            match self.order {
+                Order::Fifo | Order::Priority => self.items.push_front(job),
+                Order::Lifo => self.items.push_back(job),
+            }
+        }
+    }
+
+    /// The next item in order, with nothing else done.
+    fn pop_raw(&mut self) -> Option<Job> {
         match self.order {
             Order::Fifo => self.items.pop_front(),
             Order::Lifo => self.items.pop_back(),
@@ -1414,6 +1472,52 @@ impl Model {
                 let at = (0..self.items.len()).min_by_key(|&at| (self.items[at].key, at))?;
                 self.items.remove(at)
             }
+        }
+    }
+
+    /// A get's take: the next item, counted taken, its slot refilled.
+    fn pop(&mut self) -> Option<Job> {
+        let job = self.pop_raw()?;
+        self.taken += 1;
+        self.refill();
+        Some(job)
+    }
+
+    fn refill(&mut self) {
+        while self.has_room() {
+            let Some((id, item)) = self.putters.pop_front() else {
+                return;
+            };
+            self.given.insert(id, Given::Served);
+            match item {
+                Some(job) => self.push(job),
+                None => self.reserved += 1,
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.shutdown = true;
+        for g in std::mem::take(&mut self.getters) {
+            self.given.insert(g, Given::Shutdown);
+        }
+        for (p, _) in std::mem::take(&mut self.putters) {
+            self.given.insert(p, Given::Shutdown);
+        }
+    }
+
+    /// What dropping waiter `w` does.
+    fn drop_waiter(&mut self, w: &Waiting<'_>) {
+        let id = w.id;
+        self.getters.retain(|&g| g != id);
+        self.putters.retain(|&(p, _)| p != id);
+        match (self.given.remove(&id), &w.fut) {
+            (Some(Given::Item(job)), _) => self.deliver(job, true),
+            (Some(Given::Served), Fut::Reserve(_)) => {
+                self.reserved -= 1;
+                self.refill();
+            }
+            _ => {}
         }
     }
 }
@@ -1426,16 +1530,11 @@ enum Fut<'q> {
     Join(Task<Join<'q, Job>>),
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Side {
-    Putter,
-    Getter,
-    Joiner,
-}
-
-/// A pending future and its wake count when it was last polled.
+/// A pending future, its waiter id in the model, and its wake count when it was
+/// last polled.
 struct Waiting<'q> {
     fut: Fut<'q>,
+    id: u32,
     seen: usize,
     /// A join only: nothing was unfinished at some point since it started waiting
     /// (it must have been woken, and only then).
@@ -1455,14 +1554,6 @@ impl Waiting<'_> {
     /// Woken since it was last polled.
     fn woken(&self) -> bool {
         self.wakes() > self.seen
-    }
-
-    fn side(&self) -> Side {
-        match self.fut {
-            Fut::Put(..) | Fut::Reserve(_) => Side::Putter,
-            Fut::Get(_) => Side::Getter,
-            Fut::Join(_) => Side::Joiner,
-        }
     }
 }
 
@@ -1502,73 +1593,93 @@ fn poll_waiting<'q>(
     permits: &mut Vec<PutPermit<'q, Job>>,
     at: &At<'_>,
 ) -> bool {
-    let woken = w.woken();
+    let id = w.id;
+    // What the waiter was given since its last poll (`None`: still in line).
+    let given = if first { None } else { m.given.remove(&id) };
+    let in_line = !first && given.is_none();
     let done = match &mut w.fut {
-        Fut::Put(t, item) => match t.poll() {
-            Poll::Ready(Ok(())) => {
-                assert!(!m.shutdown && m.has_room(), "{at}: put completed");
-                m.push(*item);
-                true
+        Fut::Put(t, item) => {
+            let poll = t.poll();
+            let expected = match given {
+                _ if in_line => Poll::Pending,
+                Some(Given::Served) => Poll::Ready(Ok(())),
+                _ if m.shutdown => Poll::Ready(Err(PutError(*item))),
+                _ if m.has_room() => {
+                    m.push(*item);
+                    Poll::Ready(Ok(()))
+                }
+                _ => {
+                    m.putters.push_back((id, Some(*item)));
+                    Poll::Pending
+                }
+            };
+            let same = match (&poll, &expected) {
+                (Poll::Ready(Err(PutError(a))), Poll::Ready(Err(PutError(b)))) => {
+                    key_id(a) == key_id(b)
+                }
+                (Poll::Ready(Ok(())), Poll::Ready(Ok(()))) | (Poll::Pending, Poll::Pending) => true,
+                _ => false,
+            };
+            assert!(same, "{at}: put {poll:?}, expected {expected:?}");
+            poll.is_ready()
+        }
+        Fut::Reserve(t) => {
+            let poll = t.poll();
+            let expected = match given {
+                _ if in_line => None,
+                Some(Given::Served) => Some(true),
+                _ if m.shutdown => Some(false),
+                _ if m.has_room() => {
+                    m.reserved += 1;
+                    Some(true)
+                }
+                _ => {
+                    m.putters.push_back((id, None));
+                    None
+                }
+            };
+            match poll {
+                Poll::Ready(Ok(permit)) => {
+                    assert_eq!(expected, Some(true), "{at}: reserve granted");
+                    permits.push(permit);
+                    true
+                }
+                Poll::Ready(Err(ShutdownError)) => {
+                    assert_eq!(expected, Some(false), "{at}: reserve failed");
+                    true
+                }
+                Poll::Pending => {
+                    assert_eq!(expected, None, "{at}: reserve pending");
+                    false
+                }
             }
-            Poll::Ready(Err(PutError(back))) => {
-                assert!(m.shutdown, "{at}: put failed before shutdown");
-                assert_eq!(key_id(&back), key_id(item), "{at}: handed back");
-                true
-            }
-            Poll::Pending => {
-                // Strict FIFO among waiters: a queued put that was not woken keeps
-                // waiting even if there is room (the slot is some woken waiter's).
-                assert!(
-                    !m.shutdown && (!m.has_room() || (!first && !woken)),
-                    "{at}: put pending"
-                );
-                false
-            }
-        },
-        Fut::Reserve(t) => match t.poll() {
-            Poll::Ready(Ok(permit)) => {
-                assert!(!m.shutdown && m.has_room(), "{at}: reserve completed");
-                m.reserved += 1;
-                permits.push(permit);
-                true
-            }
-            Poll::Ready(Err(ShutdownError)) => {
-                assert!(m.shutdown, "{at}: reserve failed before shutdown");
-                true
-            }
-            Poll::Pending => {
-                assert!(
-                    !m.shutdown && (!m.has_room() || (!first && !woken)),
-                    "{at}: reserve pending"
-                );
-                false
-            }
-        },
-        Fut::Get(t) => match t.poll() {
-            Poll::Ready(Ok(j)) => {
-                let expected = m.pop().unwrap_or_else(|| panic!("{at}: get took {j:?}"));
-                assert_eq!(key_id(&j), key_id(&expected), "{at}: get");
-                m.taken += 1;
-                true
-            }
-            Poll::Ready(Err(ShutdownError)) => {
-                assert!(m.shutdown && m.items.is_empty(), "{at}: get failed");
-                true
-            }
-            Poll::Pending => {
-                assert!(
-                    !m.shutdown && (m.items.is_empty() || (!first && !woken)),
-                    "{at}: get pending"
-                );
-                false
-            }
-        },
+        }
+        Fut::Get(t) => {
+            let poll = t.poll().map(|r| r.map(|j| key_id(&j)));
+            let expected = match given {
+                _ if in_line => Poll::Pending,
+                Some(Given::Item(job)) => {
+                    m.taken += 1;
+                    Poll::Ready(Ok(key_id(&job)))
+                }
+                _ => match m.pop() {
+                    Some(job) => Poll::Ready(Ok(key_id(&job))),
+                    None if m.shutdown => Poll::Ready(Err(ShutdownError)),
+                    None => {
+                        m.getters.push_back(id);
+                        Poll::Pending
+                    }
+                },
+            };
+            assert_eq!(poll, expected, "{at}: get");
+            poll.is_ready()
+        }
         Fut::Join(t) => {
             let ready = t.poll().is_ready();
             // A join completes at its first poll if nothing is unfinished, later
             // once the count reached zero (which woke it).
             let due = if first { m.unfinished == 0 } else { w.released };
-            assert_eq!(ready, due, "{at}: join ready (woken: {woken})");
+            assert_eq!(ready, due, "{at}: join ready");
             ready
         }
     };
@@ -1593,8 +1704,10 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         unfinished: 0,
         taken: 0,
         shutdown: false,
+        getters: VecDeque::new(),
+        putters: VecDeque::new(),
+        given: HashMap::new(),
     };
-    // In the order they wait in (a woken waiter that found nothing goes back).
     let mut waiting: Vec<Waiting<'_>> = Vec::new();
     let mut permits: Vec<PutPermit<'_, Job>> = Vec::new();
     let mut next_id = 0u32;
@@ -1602,6 +1715,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         next_id += 1;
         job(key, next_id)
     };
+    let mut next_waiter = 0u32;
     for (step, op) in ops.iter().enumerate() {
         let at = At {
             step,
@@ -1627,17 +1741,13 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                 }
             }
             Op::TryGet => {
-                let got = q.try_get();
-                match m.pop() {
-                    Some(expected) => {
-                        assert_eq!(got.map(|j| key_id(&j)), Ok(key_id(&expected)), "{at}");
-                        m.taken += 1;
-                    }
-                    None if m.shutdown => {
-                        assert_eq!(got.map(|j| key_id(&j)), Err(TryGetError::Shutdown), "{at}");
-                    }
-                    None => assert_eq!(got.map(|j| key_id(&j)), Err(TryGetError::Empty), "{at}"),
-                }
+                let got = q.try_get().map(|j| key_id(&j));
+                let expected = match m.pop() {
+                    Some(job) => Ok(key_id(&job)),
+                    None if m.shutdown => Err(TryGetError::Shutdown),
+                    None => Err(TryGetError::Empty),
+                };
+                assert_eq!(got, expected, "{at}");
             }
             Op::TaskDone => {
                 let done = q.task_done();
@@ -1651,14 +1761,16 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
             }
             Op::Shutdown => {
                 q.shutdown();
-                m.shutdown = true;
+                m.shutdown();
             }
             Op::ShutdownNow => {
                 let got: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
-                let expected: Vec<_> = std::iter::from_fn(|| m.pop()).map(|j| key_id(&j)).collect();
+                let expected: Vec<_> = std::iter::from_fn(|| m.pop_raw())
+                    .map(|j| key_id(&j))
+                    .collect();
                 assert_eq!(got, expected, "{at}");
                 m.unfinished -= expected.len();
-                m.shutdown = true;
+                m.shutdown();
             }
             Op::PermitPut(i, key) => {
                 if !permits.is_empty() {
@@ -1667,12 +1779,14 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                     permit.put(j);
                     m.reserved -= 1;
                     m.push(j);
+                    m.refill();
                 }
             }
             Op::PermitDrop(i) => {
                 if !permits.is_empty() {
                     drop(permits.remove(i % permits.len()));
                     m.reserved -= 1;
+                    m.refill();
                 }
             }
             Op::Reserve | Op::Put(_) | Op::Get | Op::Join => {
@@ -1685,8 +1799,10 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                     Op::Get => Fut::Get(Task::new(q.get())),
                     _ => Fut::Join(Task::new(q.join())),
                 };
+                next_waiter += 1;
                 let mut w = Waiting {
                     fut,
+                    id: next_waiter,
                     seen: 0,
                     released: false,
                 };
@@ -1696,29 +1812,21 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
             }
             Op::DropWaiting(i) => {
                 if !waiting.is_empty() {
-                    drop(waiting.remove(i % waiting.len()));
+                    let w = waiting.remove(i % waiting.len());
+                    m.drop_waiter(&w);
+                    drop(w);
                 }
             }
             Op::PollAll => {
-                let mut stay = Vec::new();
-                let mut again = Vec::new();
                 for (n, mut w) in std::mem::take(&mut waiting).into_iter().enumerate() {
-                    let woken = w.woken();
-                    if !poll_waiting(
-                        &mut w,
-                        false,
-                        &mut m,
-                        &mut permits,
-                        &At {
-                            waiter: Some(n),
-                            ..at
-                        },
-                    ) {
-                        if woken { again.push(w) } else { stay.push(w) }
+                    let at = At {
+                        waiter: Some(n),
+                        ..at
+                    };
+                    if !poll_waiting(&mut w, false, &mut m, &mut permits, &at) {
+                        waiting.push(w);
                     }
                 }
-                stay.extend(again);
-                waiting = stay;
             }
         }
         if m.unfinished == 0 {
@@ -1728,10 +1836,17 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         }
         check_state(&q, &m, &waiting, &at);
     }
-    // The end: everything dropped, nothing held, the rest comes back in order.
-    drop(waiting);
-    m.reserved -= permits.len();
-    drop(permits);
+    // The end: everything dropped (as the model says), nothing held, the rest
+    // comes back in order.
+    for w in waiting {
+        m.drop_waiter(&w);
+        drop(w);
+    }
+    for permit in permits {
+        drop(permit);
+        m.reserved -= 1;
+        m.refill();
+    }
     let end = At {
         step: ops.len(),
         op: None,
@@ -1739,7 +1854,9 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
     };
     check_state(&q, &m, &[], &end);
     let rest: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
-    let expected: Vec<_> = std::iter::from_fn(|| m.pop()).map(|j| key_id(&j)).collect();
+    let expected: Vec<_> = std::iter::from_fn(|| m.pop_raw())
+        .map(|j| key_id(&j))
+        .collect();
     assert_eq!(rest, expected, "the end: shutdown_now");
     assert_eq!(
         q.unfinished_tasks(),
@@ -1748,53 +1865,26 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
     );
 }
 
-/// The snapshot getters agree with the model, and no wake-up is missing: while
-/// there are items (free slots), at least as many waiting getters (putters) as could
-/// be served were woken, and they are the first ones in line; after a shutdown
-/// every getter and putter was woken; with nothing unfinished every joiner was.
+/// The snapshot getters agree with the model, and the wake-ups too: a waiter is
+/// woken exactly when it was given something (an item, a slot, its item queued,
+/// or the shutdown); a join exactly when nothing was unfinished.
 fn check_state(q: &Queue<Job>, m: &Model, waiting: &[Waiting<'_>], at: &At<'_>) {
     assert_eq!(q.len(), m.items.len(), "{at}: len");
     assert_eq!(q.is_empty(), m.items.is_empty(), "{at}: is_empty");
     assert_eq!(q.is_full(), !m.has_room(), "{at}: is_full");
     assert_eq!(q.unfinished_tasks(), m.unfinished, "{at}: unfinished_tasks");
     assert_eq!(q.is_shutdown(), m.shutdown, "{at}: is_shutdown");
-    for w in waiting.iter().filter(|w| w.side() == Side::Joiner) {
+    for (n, w) in waiting.iter().enumerate() {
+        let expected = match w.fut {
+            Fut::Join(_) => w.released,
+            _ => m.given.contains_key(&w.id),
+        };
         assert_eq!(
             w.woken(),
-            w.released,
-            "{at}: a join is woken exactly when nothing is unfinished"
+            expected,
+            "{at}: waiter {n} woken (given: {:?})",
+            m.given.get(&w.id)
         );
-    }
-    for (side, available) in [
-        (Side::Getter, m.items.len()),
-        (Side::Putter, m.room()),
-        (Side::Joiner, if m.unfinished == 0 { usize::MAX } else { 0 }),
-    ] {
-        let line: Vec<bool> = waiting
-            .iter()
-            .filter(|w| w.side() == side)
-            .map(Waiting::woken)
-            .collect();
-        let woken = line.iter().filter(|w| **w).count();
-        if m.shutdown && side != Side::Joiner {
-            assert_eq!(
-                woken,
-                line.len(),
-                "{at}: {side:?}s not all woken at shutdown"
-            );
-        } else {
-            assert!(
-                woken >= available.min(line.len()),
-                "{at}: {woken} of {} {side:?}s woken, {available} could go: a lost wake-up",
-                line.len()
-            );
-            if side != Side::Joiner {
-                assert!(
-                    line.windows(2).all(|w| w[0] || !w[1]),
-                    "{at}: {side:?}s woken out of line: {line:?}"
-                );
-            }
-        }
     }
 }
 

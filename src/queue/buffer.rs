@@ -33,6 +33,17 @@ impl<T> Buffer<T> {
         }
     }
 
+    /// Puts `item` where it comes out next among its equals: the front of a FIFO,
+    /// the top of a LIFO, before every equal item in a priority queue (for an item
+    /// a getter gave back).
+    pub(crate) fn push_front(&mut self, item: T) {
+        match self {
+            Self::Fifo(items) => items.push_front(item),
+            Self::Lifo(items) => items.push(item),
+            Self::Priority(heap) => heap.push_front(item),
+        }
+    }
+
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
@@ -63,9 +74,18 @@ impl<T> Buffer<T> {
 /// known, so the queue type itself needs no `Ord` bound.
 pub(crate) struct Heap<T> {
     items: Vec<(u64, T)>,
+    /// The sequence number of the next item put at the back; counts up from
+    /// [`MIDDLE`].
     next_seq: u64,
+    /// The sequence number of the next item put at the front; counts down from
+    /// just below [`MIDDLE`].
+    front_seq: u64,
     cmp: fn(&T, &T) -> Ordering,
 }
+
+/// Where sequence numbers start when the heap is empty: 2^63 puts either way
+/// would take centuries.
+const MIDDLE: u64 = 1 << 63;
 
 impl<T> Heap<T> {
     pub(crate) fn new() -> Self
@@ -74,7 +94,8 @@ impl<T> Heap<T> {
     {
         Self {
             items: Vec::new(),
-            next_seq: 0,
+            next_seq: MIDDLE,
+            front_seq: MIDDLE - 1,
             cmp: T::cmp,
         }
     }
@@ -88,8 +109,17 @@ impl<T> Heap<T> {
 
     fn push(&mut self, item: T) {
         let seq = self.next_seq;
-        // 2^64 puts would take centuries; wrapping would only reorder equal items.
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.push_with(seq, item);
+    }
+
+    fn push_front(&mut self, item: T) {
+        let seq = self.front_seq;
+        self.front_seq = self.front_seq.wrapping_sub(1);
+        self.push_with(seq, item);
+    }
+
+    fn push_with(&mut self, seq: u64, item: T) {
         self.items.push((seq, item));
         let mut at = self.items.len() - 1;
         while at > 0 {
@@ -130,7 +160,8 @@ impl<T> Heap<T> {
         }
         let (_, first) = self.items.pop().expect("the heap was not empty");
         if len == 0 {
-            self.next_seq = 0;
+            self.next_seq = MIDDLE;
+            self.front_seq = MIDDLE - 1;
         }
         Some(first)
     }

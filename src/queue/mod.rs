@@ -47,10 +47,15 @@ use crate::sync_facade::BlockingMutex;
 ///   hands the queued items back at once. No item is ever dropped silently: a put
 ///   that fails returns its item.
 ///
-/// Waiting getters and putters are each served in FIFO order of their arrival, but
-/// a task that finds an item (or a free slot) on its first try takes it without
-/// queueing behind sleeping waiters (that keeps a busy queue fast); a waiter that
-/// lost an item this way waits again.
+/// Waiting getters and putters are each served strictly in the order they
+/// arrived, and the work is done for them: a put that finds a getter waiting hands
+/// it the item, and a get that frees a slot queues the first waiting put's item
+/// (or holds the slot for the first waiting [`reserve`](Self::reserve)). A woken
+/// task finds its item or its slot ready, instead of competing for it again (this
+/// saves a task switch per item at small capacities). An item handed to a getter
+/// has left the queue and takes no room; if that get is dropped before it runs,
+/// the item goes to the next waiting getter, or back to the front of the queue
+/// (then past the bound for a moment: puts wait until it is below again).
 ///
 /// # Memory
 ///
@@ -106,21 +111,45 @@ struct Inner<T> {
     items: Buffer<T>,
     /// Slots held by [`PutPermit`]s (counted against the capacity).
     reserved: usize,
-    /// Items put and not yet marked done (queued or taken).
+    /// Items put and not yet marked done (queued, handed or taken).
     unfinished: usize,
     /// Items taken and not yet marked done.
     taken: usize,
     shutdown: bool,
     /// The waiting tasks, allocated when the first one has to wait (an unused
     /// queue stays small).
-    lists: Option<Box<Lists>>,
+    lists: Option<Box<Lists<T>>>,
 }
 
-#[derive(Default)]
-struct Lists {
-    getters: WaitQueue,
-    putters: WaitQueue,
+/// The waiting tasks. Items and slots are handed to waiters directly (as flume
+/// does): a put finding a getter waiting gives it the item, and a get freeing a
+/// slot moves the first waiting put's item in, so the woken task finds its work
+/// done instead of competing for the lock and the item again.
+struct Lists<T> {
+    /// `Some(item)` once a put handed the getter its item.
+    getters: WaitQueue<Option<T>>,
+    putters: WaitQueue<PutWait<T>>,
     joiners: WaitQueue,
+}
+
+impl<T> Default for Lists<T> {
+    fn default() -> Self {
+        Self {
+            getters: WaitQueue::new(),
+            putters: WaitQueue::new(),
+            joiners: WaitQueue::new(),
+        }
+    }
+}
+
+/// What a waiting putter holds, or was given.
+enum PutWait<T> {
+    /// A `put`'s item, queued for it when a slot frees.
+    Item(T),
+    /// A `reserve`, given a held slot when one frees.
+    Slot,
+    /// Served: the item was queued (or the slot is held) on the putter's behalf.
+    Done,
 }
 
 impl<T> Inner<T> {
@@ -139,31 +168,67 @@ impl<T> Inner<T> {
         self.items.len() + self.reserved < cap
     }
 
-    /// Puts an item (room was checked) and wakes a getter for it.
+    /// Puts an item that has room (checked by the caller).
     #[inline]
     fn push(&mut self, item: T, wakes: &mut WakeList) {
         // Counted first: if a priority queue's `Ord` panics while sorting the item
         // in, the item is queued and counted all the same.
         self.unfinished += 1;
-        self.items.push(item);
+        self.deliver(item, false, wakes);
+    }
+
+    /// Hands `item` (counted) to the first waiting getter, or queues it (at the
+    /// front, for an item a getter gave back). A handed item has left the queue: it
+    /// takes no room.
+    #[inline]
+    fn deliver(&mut self, item: T, front: bool, wakes: &mut WakeList) {
         if let Some(lists) = &mut self.lists {
-            if lists.getters.linked() > 0 {
-                wakes.push(lists.getters.notify_front());
+            if let Some(key) = lists.getters.front() {
+                *lists.getters.data_mut(key) = Some(item);
+                wakes.push(lists.getters.notify(key));
+                return;
             }
+        }
+        if front {
+            self.items.push_front(item);
+        } else {
+            self.items.push(item);
         }
     }
 
-    /// Takes an item and wakes a putter for the freed slot.
+    /// Takes the next queued item and lets the waiting putters fill the slot.
     #[inline]
-    fn pop(&mut self, wakes: &mut WakeList) -> Option<T> {
+    fn pop(&mut self, cap: usize, wakes: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
-        if let Some(lists) = &mut self.lists {
-            if lists.putters.linked() > 0 {
-                wakes.push(lists.putters.notify_front());
+        self.refill(cap, wakes);
+        Some(item)
+    }
+
+    /// Serves waiting putters, first come first served, while there is room: a
+    /// put's item is queued for it, a reserve gets a held slot.
+    #[inline]
+    fn refill(&mut self, cap: usize, wakes: &mut WakeList) {
+        while self.has_room(cap) {
+            let Some(lists) = &mut self.lists else {
+                return;
+            };
+            let Some(key) = lists.putters.front() else {
+                return;
+            };
+            let served = core::mem::replace(lists.putters.data_mut(key), PutWait::Done);
+            // The item first, the wake-up after: if a priority queue's `Ord`
+            // panics, the putter is left served (its item is queued) and still
+            // queued, and the next refill or shutdown wakes it.
+            match served {
+                PutWait::Item(item) => self.push(item, wakes),
+                PutWait::Slot => self.reserved += 1,
+                PutWait::Done => {}
+            }
+            if let Some(lists) = &mut self.lists {
+                wakes.push(lists.putters.notify(key));
             }
         }
-        Some(item)
     }
 
     fn finish(&mut self, n: usize, wakes: &mut WakeList) {
@@ -177,6 +242,8 @@ impl<T> Inner<T> {
         }
     }
 
+    /// Wakes every waiting getter and putter (at shutdown): the putters still hold
+    /// their items, to be handed back.
     fn wake_all_waiters(&mut self, wakes: &mut WakeList) {
         let Some(lists) = &mut self.lists else {
             return;
@@ -190,7 +257,7 @@ impl<T> Inner<T> {
     }
 
     /// The wait lists, allocated on first use.
-    fn lists(&mut self) -> &mut Lists {
+    fn lists(&mut self) -> &mut Lists<T> {
         self.lists.get_or_insert_with(Default::default)
     }
 }
@@ -313,11 +380,11 @@ impl<T> Queue<T> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future leaves the queue as if `put` was never called: the item
-    /// is never half-inserted, and it is dropped with the future. To keep the item
-    /// when a put may be cancelled, [`reserve`](Self::reserve) a slot first and put
-    /// with the permit, which cannot wait or fail. A wake-up aimed at a dropped put
-    /// passes to the next waiting put.
+    /// The item is never lost silently nor put twice. Dropped while it waits, the
+    /// put leaves the line and its item is dropped with it, unless a get had already
+    /// queued the item for it (the put was then done; it was woken to finish). To
+    /// keep the item when a put may be cancelled, [`reserve`](Self::reserve) a slot
+    /// first and put with the permit, which cannot wait or fail.
     pub fn put(&self, item: T) -> Put<'_, T> {
         Put {
             queue: self,
@@ -353,7 +420,8 @@ impl<T> Queue<T> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future holds nothing; a wake-up aimed at it passes on.
+    /// Dropping the future holds nothing: a slot already held for it passes to the
+    /// next waiting put or reserve.
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -382,8 +450,8 @@ impl<T> Queue<T> {
     ///
     /// # Cancel safety
     ///
-    /// A dropped `get` never takes an item; a wake-up aimed at it passes to the next
-    /// waiting get.
+    /// A dropped `get` never takes an item: one already handed to it goes to the
+    /// next waiting get, or back to the front of the queue.
     pub fn get(&self) -> Get<'_, T> {
         Get {
             queue: self,
@@ -398,7 +466,7 @@ impl<T> Queue<T> {
     /// [`TryGetError::Empty`], or [`TryGetError::Shutdown`] if the queue is shut down
     /// and empty.
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        self.with(|inner, wakes| match inner.pop(wakes) {
+        self.with(|inner, wakes| match inner.pop(self.cap, wakes) {
             Some(item) => Ok(item),
             None if inner.shutdown => Err(TryGetError::Shutdown),
             None => Err(TryGetError::Empty),
@@ -473,7 +541,8 @@ impl<T> Queue<T> {
         self.inner.with(|inner| inner.shutdown)
     }
 
-    /// How many items are queued (a snapshot).
+    /// How many items are queued (a snapshot; items already handed to waiting
+    /// getters are not).
     pub fn len(&self) -> usize {
         self.inner.with(|inner| inner.items.len())
     }
@@ -560,31 +629,62 @@ impl<T> Queue<T> {
         waker: &Waker,
     ) -> Poll<Result<(), PutError<T>>> {
         // Checked before locking: a panic must not leave the (no_std) lock held.
-        assert!(item.is_some(), "Put polled after completion");
+        assert!(
+            key.is_some() || item.is_some(),
+            "Put polled after completion"
+        );
         self.with(|inner, wakes| {
-            if inner.shutdown {
-                if let Some(k) = key.take() {
-                    inner.lists().putters.remove(k);
+            if let Some(k) = *key {
+                let putters = &mut inner.lists().putters;
+                if !putters.is_notified(k) {
+                    putters.update_waker(k, waker);
+                    return Poll::Pending;
                 }
-                return Poll::Ready(Err(PutError(item.take().unwrap())));
+                *key = None;
+                match putters.remove_with(k).1 {
+                    // A get queued the item for this put.
+                    PutWait::Done => return Poll::Ready(Ok(())),
+                    // Woken by a shutdown: the item comes back below.
+                    PutWait::Item(back) => *item = Some(back),
+                    PutWait::Slot => unreachable!("a put waits with its item"),
+                }
             }
-            let ready = inner.has_room(self.cap);
-            let go = (key.is_none() && ready) || inner.lists().putters.wait_turn(key, ready, waker);
-            if !go {
-                return Poll::Pending;
+            let Some(it) = item.take() else {
+                unreachable!("checked above")
+            };
+            if inner.shutdown {
+                return Poll::Ready(Err(PutError(it)));
             }
-            inner.push(item.take().unwrap(), wakes);
-            Poll::Ready(Ok(()))
+            // No putter waits while there is room (`refill`), so this keeps FIFO.
+            if inner.has_room(self.cap) {
+                inner.push(it, wakes);
+                return Poll::Ready(Ok(()));
+            }
+            let node = PutWait::Item(it);
+            *key = Some(inner.lists().putters.push_back_with(waker.clone(), node));
+            Poll::Pending
         })
     }
 
+    /// A waiting put dropped: its node goes, with its item if it was not queued
+    /// yet (dropped after the lock is released).
     fn cancel_put(&self, key: Option<usize>) {
         if let Some(k) = key {
+            let _unqueued = self.with(|inner, _| match inner.lists().putters.remove_with(k).1 {
+                PutWait::Item(item) => Some(item),
+                // Done: the item is queued, nothing to undo.
+                PutWait::Done | PutWait::Slot => None,
+            });
+        }
+    }
+
+    /// A waiting reserve dropped: a slot it was given passes to the next putter.
+    fn cancel_reserve(&self, key: Option<usize>) {
+        if let Some(k) = key {
             self.with(|inner, wakes| {
-                let room = inner.has_room(self.cap);
-                let putters = &mut inner.lists().putters;
-                if putters.remove(k) && room {
-                    wakes.push(putters.notify_front());
+                if let PutWait::Done = inner.lists().putters.remove_with(k).1 {
+                    inner.reserved -= 1;
+                    inner.refill(self.cap, wakes);
                 }
             });
         }
@@ -592,25 +692,40 @@ impl<T> Queue<T> {
 
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
         self.with(|inner, wakes| {
-            let ready = inner.items.len() > 0 || inner.shutdown;
-            let go = (key.is_none() && ready) || inner.lists().getters.wait_turn(key, ready, waker);
-            if !go {
-                return Poll::Pending;
+            if let Some(k) = *key {
+                let getters = &mut inner.lists().getters;
+                if !getters.is_notified(k) {
+                    getters.update_waker(k, waker);
+                    return Poll::Pending;
+                }
+                *key = None;
+                if let (_, Some(item)) = getters.remove_with(k) {
+                    // Handed over by a put.
+                    inner.taken += 1;
+                    return Poll::Ready(Ok(item));
+                }
+                // Woken by a shutdown: see below.
             }
-            match inner.pop(wakes) {
-                Some(item) => Poll::Ready(Ok(item)),
-                None => Poll::Ready(Err(ShutdownError)),
+            // No getter waits while items are queued (`deliver`), so this keeps
+            // FIFO among getters.
+            if let Some(item) = inner.pop(self.cap, wakes) {
+                return Poll::Ready(Ok(item));
             }
+            if inner.shutdown {
+                return Poll::Ready(Err(ShutdownError));
+            }
+            *key = Some(inner.lists().getters.push_back_with(waker.clone(), None));
+            Poll::Pending
         })
     }
 
+    /// A waiting get dropped: an item already handed to it goes to the next
+    /// waiting getter, or back to the front of the queue.
     fn cancel_get(&self, key: Option<usize>) {
         if let Some(k) = key {
             self.with(|inner, wakes| {
-                let items = inner.items.len();
-                let getters = &mut inner.lists().getters;
-                if getters.remove(k) && items > 0 {
-                    wakes.push(getters.notify_front());
+                if let (_, Some(item)) = inner.lists().getters.remove_with(k) {
+                    inner.deliver(item, true, wakes);
                 }
             });
         }
@@ -683,30 +798,39 @@ impl<'a, T> Future for Reserve<'a, T> {
         let this = self.get_mut();
         let queue = this.queue;
         queue.with(|inner, _| {
-            if inner.shutdown {
-                if let Some(k) = this.key.take() {
-                    inner.lists().putters.remove(k);
+            if let Some(k) = this.key {
+                let putters = &mut inner.lists().putters;
+                if !putters.is_notified(k) {
+                    putters.update_waker(k, cx.waker());
+                    return Poll::Pending;
                 }
+                this.key = None;
+                // Done: a get freed a slot and held it for this reserve. Otherwise
+                // woken by a shutdown.
+                if let PutWait::Done = putters.remove_with(k).1 {
+                    return Poll::Ready(Ok(PutPermit { queue }));
+                }
+            }
+            if inner.shutdown {
                 return Poll::Ready(Err(ShutdownError));
             }
-            let ready = inner.has_room(queue.cap);
-            let go = (this.key.is_none() && ready)
-                || inner
-                    .lists()
-                    .putters
-                    .wait_turn(&mut this.key, ready, cx.waker());
-            if !go {
-                return Poll::Pending;
+            if inner.has_room(queue.cap) {
+                inner.reserved += 1;
+                return Poll::Ready(Ok(PutPermit { queue }));
             }
-            inner.reserved += 1;
-            Poll::Ready(Ok(PutPermit { queue }))
+            let key = inner
+                .lists()
+                .putters
+                .push_back_with(cx.waker().clone(), PutWait::Slot);
+            this.key = Some(key);
+            Poll::Pending
         })
     }
 }
 
 impl<T> Drop for Reserve<'_, T> {
     fn drop(&mut self) {
-        self.queue.cancel_put(self.key.take());
+        self.queue.cancel_reserve(self.key.take());
     }
 }
 
@@ -733,9 +857,12 @@ impl<T> PutPermit<'_, T> {
     pub fn put(self, item: T) {
         let queue = self.queue;
         core::mem::forget(self);
+        let cap = queue.cap;
         queue.with(|inner, wakes| {
             inner.reserved -= 1;
             inner.push(item, wakes);
+            // Handed straight to a waiting getter, the item left the slot free.
+            inner.refill(cap, wakes);
         });
     }
 }
@@ -745,9 +872,7 @@ impl<T> Drop for PutPermit<'_, T> {
         let cap = self.queue.cap;
         self.queue.with(|inner, wakes| {
             inner.reserved -= 1;
-            if inner.has_room(cap) {
-                wakes.push(inner.lists.as_mut().and_then(|l| l.putters.notify_front()));
-            }
+            inner.refill(cap, wakes);
         });
     }
 }

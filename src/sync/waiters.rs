@@ -222,29 +222,41 @@ impl<T> Slab<T> {
 /// off the queue and marks it notified; its slot stays until the waiter
 /// [`remove`]s it, so the waiter can see that it was notified.
 ///
+///
+/// Each waiter also carries a `D` (nothing by default): the queue uses it to hand
+/// an item or a slot straight to a waiter.
+///
 /// [`notify_front`]: Self::notify_front
 /// [`remove`]: Self::remove
-pub(crate) struct WaitQueue {
-    nodes: Slab<Node>,
+pub(crate) struct WaitQueue<D = ()> {
+    nodes: Slab<Node<D>>,
     head: usize,
     tail: usize,
     linked: usize,
 }
 
-struct Node {
+struct Node<D> {
     /// `None` once notified (the waker was handed to the notifier).
     waker: Option<Waker>,
     prev: usize,
     next: usize,
+    data: D,
 }
 
-impl Default for WaitQueue {
+impl<D> Default for WaitQueue<D> {
     fn default() -> Self {
         Self::new()
     }
 }
 
 impl WaitQueue {
+    /// Queues a waiter at the back; returns its key.
+    pub(crate) fn push_back(&mut self, waker: Waker) -> usize {
+        self.push_back_with(waker, ())
+    }
+}
+
+impl<D> WaitQueue<D> {
     pub(crate) const fn new() -> Self {
         Self {
             nodes: Slab::new(),
@@ -261,11 +273,12 @@ impl WaitQueue {
     }
 
     /// Queues a waiter at the back; returns its key.
-    pub(crate) fn push_back(&mut self, waker: Waker) -> usize {
+    pub(crate) fn push_back_with(&mut self, waker: Waker, data: D) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
             prev: self.tail,
             next: NONE,
+            data,
         });
         match self.tail {
             NONE => self.head = key,
@@ -306,12 +319,10 @@ impl WaitQueue {
     /// `None`), may go; a queued waiter polled meanwhile keeps its place, and a
     /// notified one that finds nothing ready queues again at the back. `key` tracks
     /// the waiter's place.
-    pub(crate) fn wait_turn(
-        &mut self,
-        key: &mut Option<usize>,
-        ready: bool,
-        waker: &Waker,
-    ) -> bool {
+    pub(crate) fn wait_turn(&mut self, key: &mut Option<usize>, ready: bool, waker: &Waker) -> bool
+    where
+        D: Default,
+    {
         match *key {
             Some(k) if ready && self.is_notified(k) => {
                 self.remove(k);
@@ -321,7 +332,7 @@ impl WaitQueue {
             Some(k) if self.is_notified(k) => {
                 // Woken, but somebody was faster: wait again at the back.
                 self.remove(k);
-                *key = Some(self.push_back(waker.clone()));
+                *key = Some(self.push_back_with(waker.clone(), D::default()));
                 false
             }
             Some(k) => {
@@ -330,7 +341,7 @@ impl WaitQueue {
             }
             None if ready => true,
             None => {
-                *key = Some(self.push_back(waker.clone()));
+                *key = Some(self.push_back_with(waker.clone(), D::default()));
                 false
             }
         }
@@ -339,12 +350,36 @@ impl WaitQueue {
     /// Removes the waiter `key` (queued or notified); returns whether it had been
     /// notified.
     pub(crate) fn remove(&mut self, key: usize) -> bool {
+        self.remove_with(key).0
+    }
+
+    /// [`remove`](Self::remove), also returning the waiter's data.
+    pub(crate) fn remove_with(&mut self, key: usize) -> (bool, D) {
         let notified = self.is_notified(key);
         if !notified {
             self.unlink(key);
         }
-        self.nodes.remove(key);
-        notified
+        (notified, self.nodes.remove(key).data)
+    }
+
+    /// The key of the first queued (not notified) waiter.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<usize> {
+        (self.head != NONE).then_some(self.head)
+    }
+
+    /// The data of waiter `key`.
+    #[inline]
+    pub(crate) fn data_mut(&mut self, key: usize) -> &mut D {
+        &mut self.nodes.get_mut(key).data
+    }
+
+    /// Notifies waiter `key`, which must be queued: takes it off the queue and
+    /// returns its waker to wake.
+    #[inline]
+    pub(crate) fn notify(&mut self, key: usize) -> Option<Waker> {
+        self.unlink(key);
+        self.nodes.get_mut(key).waker.take()
     }
 
     fn unlink(&mut self, key: usize) {
