@@ -55,7 +55,9 @@ use crate::sync_facade::BlockingMutex;
 /// saves a task switch per item at small capacities). An item handed to a getter
 /// has left the queue and takes no room; if that get is dropped before it runs,
 /// the item goes to the next waiting getter, or back to the front of the queue
-/// (then past the bound for a moment: puts wait until it is below again).
+/// (then past the bound for a moment: puts wait until it is below again). Items
+/// given back by several dropped gets come out before the queued ones, but not
+/// necessarily in the order they were put.
 ///
 /// # Memory
 ///
