@@ -22,14 +22,12 @@
 //! `#[global_allocator]` below, per thread) the allocations of one successful
 //! `retry` call, asserts there are none, and prints it along with the allocations
 //! of building and draining each stream of `generate_1m`. The counter costs a
-//! thread-local increment per allocation; the timed code allocates at most once
+//! thread-local update or two per allocation; the timed code allocates at most once
 //! per million items.
 //!
 //! Run with `cargo bench --bench stream`, or one group with e.g.
 //! `cargo bench --bench stream -- generate_1m`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -45,55 +43,22 @@ const ITEMS: u64 = 1_000_000;
 const CALLS: u64 = 1_000;
 
 // ---------------------------------------------------------------------------
-// Counting allocator
+// Counting allocator (shared with the memory tests)
 // ---------------------------------------------------------------------------
 
-struct Counting;
+#[path = "../tests/common/counting_alloc.rs"]
+mod counting_alloc;
 
-thread_local! {
-    /// Allocations made by this thread (`alloc`, `alloc_zeroed` and `realloc`).
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: nothing to count once the thread-local is gone (thread exit).
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; only a counter is updated.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting_alloc::Counting;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
 /// The allocations this thread makes while running `f`, and `f`'s output.
 fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting_alloc::allocations();
     let output = f();
-    (ALLOCATIONS.with(Cell::get) - before, output)
+    (counting_alloc::allocations() - before, output)
 }
 
 // ---------------------------------------------------------------------------

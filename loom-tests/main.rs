@@ -17,7 +17,7 @@
 //! A waiter that is never woken shows up as a loom deadlock ("all threads blocked"),
 //! so "completes under `block_on`" is a checked property, not a hope.
 //! Steps that must happen in a given order across threads are sequenced with a
-//! blocking [`Signal`]. The queue models also count items: every item put comes
+//! blocking [`Signal`]; a task that waits for another thread awaits a [`Bell`]. The queue models also count items: every item put comes
 //! out exactly once (received, drained, or handed back by a failed put or by
 //! `shutdown_now`), and no slot stays held once every permit is gone; the
 //! `generate` models check that every emitted item comes out exactly once and in
@@ -41,6 +41,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `f` under loom with `LOOM_MAX_PREEMPTIONS` (or loom's default) as the bound.
@@ -169,5 +170,62 @@ impl<T: Copy> Shared<T> {
     pub(crate) unsafe fn set(&self, value: T) {
         // SAFETY: the caller excludes every other access.
         self.0.with_mut(|p| unsafe { *p = value })
+    }
+}
+
+/// A waker slot that one side registers in and the other rings, plus an `open`
+/// flag that stays set. Loom's own lock, so loom sees both sides.
+pub(crate) struct Bell(Mutex<(bool, Option<Waker>)>);
+
+impl Bell {
+    pub(crate) fn new() -> Self {
+        Self(Mutex::new((false, None)))
+    }
+
+    /// Wakes the task registered last, if any.
+    pub(crate) fn ring(&self) {
+        let waker = self.0.lock().unwrap().1.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Sets the flag for good and wakes the registered task.
+    pub(crate) fn open(&self) {
+        let waker = {
+            let mut state = self.0.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Registers `cx`'s task, to be woken by the next `ring` or `open`.
+    pub(crate) fn register(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.0.lock().unwrap();
+        state.1 = Some(cx.waker().clone());
+        state.0
+    }
+
+    /// A future that completes once the bell is open.
+    pub(crate) fn opened(&self) -> Opened<'_> {
+        Opened(self)
+    }
+}
+
+/// Future of [`Bell::opened`]: completes once the bell is open.
+pub(crate) struct Opened<'a>(&'a Bell);
+
+impl Future for Opened<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.register(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }

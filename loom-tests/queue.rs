@@ -357,6 +357,35 @@ fn cancelled_put_vs_get() {
     });
 }
 
+/// Capacity 1, full; a reserve and then a put wait, in order; a get races the
+/// drop of the reserve. Either the get came first and held the freed slot for the
+/// reserve (its drop then passes the slot to the put), or the drop came first and
+/// the get's slot goes to the put at once. The put completes without any further
+/// get, its item is the only one left, and no slot stays held.
+#[test]
+fn cancelled_reserve_vs_get() {
+    model(|| {
+        // SAFETY: the closure joins every thread it spawns.
+        unsafe {
+            with_static(Queue::bounded(1), |q| {
+                q.try_put(0).unwrap();
+                let mut first = Box::pin(q.reserve());
+                assert!(poll_once(first.as_mut()).is_pending());
+                let mut second = Box::pin(q.put(2));
+                assert!(poll_once(second.as_mut()).is_pending());
+
+                let dropper = thread::spawn(move || drop(first));
+                let putter = thread::spawn(move || block_on(second));
+                assert_eq!(block_on(q.get()), Ok(0));
+                dropper.join().unwrap();
+                putter.join().unwrap().expect("not shut down");
+                assert_eq!(q.try_get(), Ok(2));
+                assert!(!q.is_full(), "no slot stays held");
+            })
+        };
+    });
+}
+
 // ---------------------------------------------------------------------------
 // task_done vs join
 // ---------------------------------------------------------------------------

@@ -15,72 +15,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use async_patterns::stream::{Emit, Emitter, generate, next};
 use loom::future::block_on;
-use loom::sync::Mutex;
 use loom::thread;
 
-use crate::{model, poll_once, with_static};
-
-/// A waker slot that one side registers in and the other rings, plus an `open`
-/// flag that stays set. Loom's own lock, so loom sees both sides.
-struct Bell(Mutex<(bool, Option<Waker>)>);
-
-impl Bell {
-    fn new() -> Self {
-        Self(Mutex::new((false, None)))
-    }
-
-    /// Wakes the task registered last, if any.
-    fn ring(&self) {
-        let waker = self.0.lock().unwrap().1.take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Sets the flag for good and wakes the registered task.
-    fn open(&self) {
-        let waker = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            state.1.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Registers `cx`'s task, to be woken by the next `ring` or `open`.
-    fn register(&self, cx: &Context<'_>) -> bool {
-        let mut state = self.0.lock().unwrap();
-        state.1 = Some(cx.waker().clone());
-        state.0
-    }
-
-    /// A future that completes once the bell is open.
-    fn opened(&self) -> Opened<'_> {
-        Opened(self)
-    }
-}
-
-/// Future of [`Bell::opened`]: the generator body, waiting until the emitter
-/// thread is done.
-struct Opened<'a>(&'a Bell);
-
-impl Future for Opened<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0.register(cx) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
+use crate::{Bell, model, poll_once, with_static};
 
 /// Drives an `Emit` on the emitter thread: registers at `wake_me` first (so a
 /// ring after the check below is not lost), polls the `Emit`, then rings

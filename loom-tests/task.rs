@@ -23,7 +23,7 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-use crate::{model, poll_once, with_static};
+use crate::{Bell, model, poll_once, with_static};
 
 /// A task as a spawner gets it.
 type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -59,48 +59,6 @@ impl Spawned {
     /// The tasks spawned so far, in order.
     fn take(&self) -> Vec<BoxedTask> {
         std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-/// A one-shot gate a future can wait at: `open` wakes the waiting task (if it
-/// registered) with loom's own lock, so loom sees both sides.
-struct Gate(Mutex<(bool, Option<Waker>)>);
-
-impl Gate {
-    fn new() -> Self {
-        Self(Mutex::new((false, None)))
-    }
-
-    fn open(&self) {
-        let waker = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            state.1.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    fn wait(&self) -> GateWait<'_> {
-        GateWait(self)
-    }
-}
-
-/// Future of [`Gate::wait`].
-struct GateWait<'a>(&'a Gate);
-
-impl Future for GateWait<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.0.0.lock().unwrap();
-        if state.0 {
-            Poll::Ready(())
-        } else {
-            state.1 = Some(cx.waker().clone());
-            Poll::Pending
-        }
     }
 }
 
@@ -256,13 +214,13 @@ fn clone_and_drop_vs_cancel() {
 #[test]
 fn abort_vs_completion() {
     model(|| {
-        let gate = Arc::new(Gate::new());
+        let gate = Arc::new(Bell::new());
         let dropped = Arc::new(AtomicBool::new(false));
         let (handle, task) = spawn_here({
             let (gate, guard) = (gate.clone(), DropFlag(dropped.clone()));
             async move {
                 let _guard = guard;
-                gate.wait().await;
+                gate.opened().await;
                 42
             }
         });
@@ -504,9 +462,9 @@ fn task_set_wake_vs_join_next() {
     model(|| {
         // SAFETY: the closure joins the thread it gives the reference to.
         unsafe {
-            with_static(Gate::new(), |gate| {
+            with_static(Bell::new(), |gate| {
                 let mut set = TaskSet::new();
-                set.push(gate.wait());
+                set.push(gate.opened());
                 let opener = thread::spawn(move || gate.open());
                 assert_eq!(block_on(set.join_next()), Some(()));
                 assert!(set.is_empty());
@@ -525,10 +483,10 @@ fn task_set_two_wakes_vs_join_next() {
     model(|| {
         // SAFETY: the closure joins the thread it gives the references to.
         unsafe {
-            with_static([Gate::new(), Gate::new()], |gates| {
+            with_static([Bell::new(), Bell::new()], |gates| {
                 let mut set = TaskSet::new();
-                let ids = gates.each_ref().map(|gate| set.push(gate.wait()));
-                let opener = thread::spawn(move || gates.iter().for_each(Gate::open));
+                let ids = gates.each_ref().map(|gate| set.push(gate.opened()));
+                let opener = thread::spawn(move || gates.iter().for_each(Bell::open));
                 let mut done = [
                     block_on(set.join_next_with_id()).unwrap().0,
                     block_on(set.join_next_with_id()).unwrap().0,

@@ -11,40 +11,17 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_patterns::stream::{generate, iter, next, try_generate};
 use async_patterns::sync::Event;
 use async_patterns::time::{ManualTimer, Timer};
-use common::{StreamTask, Task, drop_at_pending, now, within_a_minute};
+use common::{Drops, StreamTask, Task, drop_at_pending, now, within_a_minute};
 use futures_core::Stream;
 use futures_lite::future::{block_on, poll_once, zip};
 
 // ---- helpers ---------------------------------------------------------------
-
-/// A flag raised when its guard is dropped.
-#[derive(Clone, Default)]
-struct DropFlag(Arc<AtomicBool>);
-
-struct DropGuard(Arc<AtomicBool>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl DropFlag {
-    fn guard(&self) -> DropGuard {
-        DropGuard(Arc::clone(&self.0))
-    }
-
-    fn is_dropped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// Every item of a stream, under `block_on`.
 fn collect<S: Stream>(stream: S) -> Vec<S::Item> {
@@ -116,8 +93,8 @@ fn generate_without_items_ends_at_once() {
 
 #[test]
 fn generate_dropped_midway_drops_the_body() {
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     let after = Rc::new(Cell::new(false));
     let reached = Rc::clone(&after);
     let mut stream = StreamTask::new(generate(move |mut out| async move {
@@ -130,23 +107,23 @@ fn generate_dropped_midway_drops_the_body() {
     for expected in 0..3 {
         assert_eq!(stream.assert_next(), Some(expected));
     }
-    assert!(!flag.is_dropped());
+    assert!(flag.count() == 0);
     drop(stream);
-    assert!(flag.is_dropped(), "the body's locals were dropped");
+    assert!(flag.count() == 1, "the body's locals were dropped");
     assert!(!after.get());
 }
 
 #[test]
 fn generate_dropped_before_the_first_poll_drops_the_body() {
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     let stream = generate(move |mut out| async move {
         let _guard = guard;
         out.emit(1).await;
     });
-    assert!(!flag.is_dropped());
+    assert!(flag.count() == 0);
     drop(stream);
-    assert!(flag.is_dropped());
+    assert!(flag.count() == 1);
 }
 
 #[test]
@@ -244,19 +221,19 @@ fn a_second_dropped_emit_in_one_poll_keeps_and_drops_its_item() {
 
 #[test]
 fn emit_dropped_before_its_first_poll_drops_the_item() {
-    let flag = DropFlag::default();
-    let kept = DropFlag::default();
-    let (item, other) = (flag.guard(), kept.guard());
+    let flag = Drops::new();
+    let kept = Drops::new();
+    let (item, other) = (flag.mark(), kept.mark());
     let mut stream = StreamTask::new(generate(move |mut out| async move {
         drop(out.emit(item));
         out.emit(other).await;
     }));
-    assert!(!flag.is_dropped(), "lazy: the body has not run");
+    assert!(flag.count() == 0, "lazy: the body has not run");
     let first = stream.assert_next().expect("the second emit's item");
-    assert!(flag.is_dropped(), "the unpolled emit's item was dropped");
-    assert!(!kept.is_dropped());
+    assert!(flag.count() == 1, "the unpolled emit's item was dropped");
+    assert!(kept.count() == 0);
     drop(first);
-    assert!(kept.is_dropped());
+    assert!(kept.count() == 1);
     assert!(
         stream.assert_next().is_none(),
         "the dropped item never comes out"
@@ -384,8 +361,8 @@ fn try_generate_ok_ends_normally() {
 fn try_generate_is_lazy_and_dropped_midway_drops_the_body() {
     let steps = Rc::new(Cell::new(0));
     let counted = Rc::clone(&steps);
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     let mut stream = StreamTask::new(try_generate(move |mut out| async move {
         let _guard = guard;
         loop {
@@ -401,7 +378,7 @@ fn try_generate_is_lazy_and_dropped_midway_drops_the_body() {
     assert_eq!(stream.assert_next(), Some(Ok(2)));
     assert_eq!(steps.get(), 2);
     drop(stream);
-    assert!(flag.is_dropped());
+    assert!(flag.count() == 1);
 }
 
 #[test]

@@ -12,14 +12,16 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_patterns::future::{Elapsed, timeout};
 use async_patterns::time::{Backoff, Debouncer, Jitter, ManualTimer, Timer, debounce, retry};
-use common::{StreamTask, Task, counting_waker, drop_at_pending, now, pending, within_a_minute};
+use common::{
+    Drops, StreamTask, Task, counting_waker, drop_at_pending, now, pending, within_a_minute,
+};
 use futures_core::Stream;
 
 const NS: Duration = Duration::from_nanos(1);
@@ -34,29 +36,6 @@ fn secs(n: u64) -> Duration {
 }
 
 // ---- helpers ---------------------------------------------------------------
-
-/// A flag raised when its guard is dropped: put the guard in a future to see
-/// whether (and when) the future was dropped.
-#[derive(Clone, Default)]
-struct DropFlag(Arc<AtomicBool>);
-
-struct DropGuard(Arc<AtomicBool>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl DropFlag {
-    fn guard(&self) -> DropGuard {
-        DropGuard(Arc::clone(&self.0))
-    }
-
-    fn is_dropped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// A waker that writes its label into a shared log when woken.
 struct Recorder {
@@ -1128,15 +1107,15 @@ fn retry_dropped_while_sleeping_makes_no_further_call() {
 fn retry_dropped_during_an_attempt_drops_it_and_makes_no_further_call() {
     let timer = ManualTimer::new();
     let calls = Rc::new(Cell::new(0));
-    let flags: Rc<RefCell<Vec<DropFlag>>> = Rc::default();
+    let flags: Rc<RefCell<Vec<Drops>>> = Rc::default();
     let op = {
         let calls = Rc::clone(&calls);
         let flags = Rc::clone(&flags);
         move || {
             calls.set(calls.get() + 1);
             let n = calls.get();
-            let flag = DropFlag::default();
-            let guard = flag.guard();
+            let flag = Drops::new();
+            let guard = flag.mark();
             flags.borrow_mut().push(flag);
             async move {
                 let _guard = guard;
@@ -1151,20 +1130,20 @@ fn retry_dropped_during_an_attempt_drops_it_and_makes_no_further_call() {
     let mut task = pending(retry(timer.clone(), Backoff::constant(secs(1)), op));
     assert_eq!(calls.get(), 1);
     assert!(
-        flags.borrow()[0].is_dropped(),
+        flags.borrow()[0].count() == 1,
         "a finished attempt is dropped"
     );
     timer.advance(secs(1));
     task.assert_pending();
     assert_eq!(calls.get(), 2);
     assert!(
-        !flags.borrow()[1].is_dropped(),
+        flags.borrow()[1].count() == 0,
         "the second attempt is in flight"
     );
     assert_eq!(timer.pending(), 0, "not sleeping");
     drop(task);
     assert!(
-        flags.borrow()[1].is_dropped(),
+        flags.borrow()[1].count() == 1,
         "dropping the retry drops the attempt"
     );
     timer.advance(secs(10));
@@ -1290,8 +1269,8 @@ fn debouncer_supersedes_a_running_call_and_drops_its_work() {
     let timer = ManualTimer::new();
     let debouncer = Debouncer::new(timer.clone(), ms(100));
     let started = Rc::new(Cell::new(false));
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     let running = Rc::clone(&started);
     let mut a = Task::new(debouncer.call(async move {
         let _guard = guard;
@@ -1302,12 +1281,12 @@ fn debouncer_supersedes_a_running_call_and_drops_its_work() {
     timer.advance(ms(100));
     a.assert_pending();
     assert!(started.get(), "the work is running");
-    assert!(!flag.is_dropped());
+    assert!(flag.count() == 0);
 
     let mut b = Task::new(debouncer.call(async { "b" }));
     assert!(a.is_woken(), "the running call is woken when superseded");
     assert_eq!(a.assert_ready(), None);
-    assert!(flag.is_dropped(), "its work was dropped (cancelled)");
+    assert!(flag.count() == 1, "its work was dropped (cancelled)");
     b.assert_pending();
     timer.advance(ms(100));
     assert_eq!(b.assert_ready(), Some("b"));
@@ -1346,12 +1325,12 @@ fn debouncer_cancel_supersedes_without_starting_a_call() {
 fn debouncer_dropped_call_supersedes_nothing_and_leaves_no_sleep() {
     let timer = ManualTimer::new();
     let debouncer = Debouncer::new(timer.clone(), ms(100));
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     drop_at_pending(debouncer.call(async move {
         let _guard = guard;
     }));
-    assert!(flag.is_dropped(), "dropping the call drops its work");
+    assert!(flag.count() == 1, "dropping the call drops its work");
     assert_eq!(timer.pending(), 0, "and its sleep");
 
     // An older call superseded and a newer one dropped: the older one stays
@@ -1569,8 +1548,8 @@ fn debounce_of_a_generated_stream_under_an_executor() {
 #[test]
 fn timeout_fires_and_drops_the_future() {
     let timer = ManualTimer::new();
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     let mut task = Task::new(timeout(&timer, secs(5), async move {
         let _guard = guard;
         std::future::pending::<u8>().await
@@ -1584,7 +1563,7 @@ fn timeout_fires_and_drops_the_future() {
     assert!(task.is_woken());
     assert_eq!(task.assert_ready(), Err(Elapsed));
     drop(task);
-    assert!(flag.is_dropped());
+    assert!(flag.count() == 1);
     assert_eq!(timer.pending(), 0);
 }
 
@@ -1629,13 +1608,13 @@ fn timeout_counts_a_future_ready_at_the_deadline_as_finished() {
 #[test]
 fn timeout_dropped_while_pending_leaves_nothing() {
     let timer = ManualTimer::new();
-    let flag = DropFlag::default();
-    let guard = flag.guard();
+    let flag = Drops::new();
+    let guard = flag.mark();
     drop_at_pending(timeout(&timer, secs(5), async move {
         let _guard = guard;
         std::future::pending::<()>().await
     }));
-    assert!(flag.is_dropped());
+    assert!(flag.count() == 1);
     assert_eq!(timer.pending(), 0);
     // The clock still serves a later timeout.
     let mut task = Task::new(timeout(&timer, secs(1), std::future::pending::<()>()));

@@ -636,14 +636,8 @@ impl<T> Queue<T> {
             "Put polled after completion"
         );
         self.with(|inner, wakes| {
-            if let Some(k) = *key {
-                let putters = &mut inner.lists().putters;
-                if !putters.is_notified(k) {
-                    putters.update_waker(k, waker);
-                    return Poll::Pending;
-                }
-                *key = None;
-                match putters.remove_with(k).1 {
+            if key.is_some() {
+                match core::task::ready!(inner.lists().putters.take_if_notified(key, waker)) {
                     // A get queued the item for this put.
                     PutWait::Done => return Poll::Ready(Ok(())),
                     // Woken by a shutdown: the item comes back below.
@@ -694,14 +688,10 @@ impl<T> Queue<T> {
 
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
         self.with(|inner, wakes| {
-            if let Some(k) = *key {
-                let getters = &mut inner.lists().getters;
-                if !getters.is_notified(k) {
-                    getters.update_waker(k, waker);
-                    return Poll::Pending;
-                }
-                *key = None;
-                if let (_, Some(item)) = getters.remove_with(k) {
+            if key.is_some() {
+                if let Some(item) =
+                    core::task::ready!(inner.lists().getters.take_if_notified(key, waker))
+                {
                     // Handed over by a put.
                     inner.taken += 1;
                     return Poll::Ready(Ok(item));
@@ -800,16 +790,13 @@ impl<'a, T> Future for Reserve<'a, T> {
         let this = self.get_mut();
         let queue = this.queue;
         queue.with(|inner, _| {
-            if let Some(k) = this.key {
+            if this.key.is_some() {
                 let putters = &mut inner.lists().putters;
-                if !putters.is_notified(k) {
-                    putters.update_waker(k, cx.waker());
-                    return Poll::Pending;
-                }
-                this.key = None;
                 // Done: a get freed a slot and held it for this reserve. Otherwise
                 // woken by a shutdown.
-                if let PutWait::Done = putters.remove_with(k).1 {
+                let served =
+                    core::task::ready!(putters.take_if_notified(&mut this.key, cx.waker()));
+                if let PutWait::Done = served {
                     return Poll::Ready(Ok(PutPermit { queue }));
                 }
             }

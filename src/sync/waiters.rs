@@ -4,7 +4,7 @@
 //! released.
 
 use alloc::vec::Vec;
-use core::task::Waker;
+use core::task::{Poll, Waker};
 
 /// Wakers collected under a lock and woken after it is released.
 pub(crate) struct WakeBatch {
@@ -360,6 +360,19 @@ impl<D> WaitQueue<D> {
             self.unlink(key);
         }
         (notified, self.nodes.remove(key).data)
+    }
+
+    /// For a waiter that finds what it was given in its data (the queue's): the
+    /// waiter `key` (which must be `Some`), if notified, is removed, `key` cleared
+    /// and its data returned; otherwise its waker is updated and it stays queued.
+    pub(crate) fn take_if_notified(&mut self, key: &mut Option<usize>, waker: &Waker) -> Poll<D> {
+        let k = key.expect("async-patterns: take_if_notified without a key");
+        if !self.is_notified(k) {
+            self.update_waker(k, waker);
+            return Poll::Pending;
+        }
+        *key = None;
+        Poll::Ready(self.remove_with(k).1)
     }
 
     /// The key of the first queued (not notified) waiter.
