@@ -12,7 +12,10 @@ use core::cmp::Ordering;
 pub(crate) enum Buffer<T> {
     Fifo(VecDeque<T>),
     Lifo(Vec<T>),
-    Priority(Heap<T>),
+    /// Boxed (one allocation per queue): inline, the heap's sequence numbers and
+    /// comparison would make every queue's buffer 48 bytes instead of 32 (see the
+    /// layout of the queue's `Inner`).
+    Priority(alloc::boxed::Box<Heap<T>>),
 }
 
 impl<T> Buffer<T> {
@@ -211,7 +214,7 @@ mod tests {
     fn drain_all_follows_pop_order() {
         let mut lifo = Buffer::Lifo(Vec::new());
         let mut fifo = Buffer::Fifo(VecDeque::new());
-        let mut prio = Buffer::Priority(Heap::new());
+        let mut prio = Buffer::Priority(alloc::boxed::Box::new(Heap::new()));
         for i in [2, 0, 1] {
             lifo.push(i);
             fifo.push(i);

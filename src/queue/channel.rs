@@ -199,7 +199,9 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.chan.queue.cancel_get(self.key.take());
+        if let Some(key) = self.key.take() {
+            self.chan.queue.cancel_get(key);
+        }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Nobody can receive any more: fail the sends (they keep their items)
             // and drop what is queued.

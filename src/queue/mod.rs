@@ -70,11 +70,11 @@ use crate::sync_facade::BlockingMutex;
 ///
 /// The state is behind one lock held for a few instructions, never across a
 /// wake-up or user code other than `T`'s `Ord` (priority order) and wakers' clone
-/// and drop (with `std` a `std::sync::Mutex`, without it a spin lock, so on
-/// `no_std` don't use a queue from an interrupt handler that may preempt a task of
-/// the same core while it uses the same queue). If `Ord` panics during a put or a
-/// get, the item stays queued and counted (possibly out of order); with `std` the
-/// queue stays usable, without it (panic = unwind on `no_std`) the lock stays held.
+/// and drop (a spin lock, which yields to the OS after a short spin with `std`, so
+/// on `no_std` don't use a queue from an interrupt handler that may preempt a task
+/// of the same core while it uses the same queue). If `Ord` panics during a put or
+/// a get, the item stays queued and counted (possibly out of order), the lock is
+/// released as the panic unwinds, and the queue stays usable.
 ///
 /// # Examples
 ///
@@ -109,14 +109,21 @@ pub struct Queue<T> {
     cap: usize,
 }
 
+/// `repr(C)`, in this order: the lock's flag (first in `BlockingMutex`), the
+/// buffer's header and the three counters, which every put or get writes, fill
+/// 64 bytes, so an operation dirties one or two cache lines, never three; the
+/// fields after them are only read on the common path. (Before, the flag came last
+/// and the buffer was 48 bytes: 2-worker 1P/1C measured 1.05x-1.2x flume, after
+/// 0.86x-0.88x.)
+#[repr(C)]
 struct Inner<T> {
     items: Buffer<T>,
-    /// Slots held by [`PutPermit`]s (counted against the capacity).
-    reserved: usize,
     /// Items put and not yet marked done (queued, handed or taken).
     unfinished: usize,
     /// Items taken and not yet marked done.
     taken: usize,
+    /// Slots held by [`PutPermit`]s (counted against the capacity).
+    reserved: usize,
     shutdown: bool,
     /// The waiting tasks, allocated when the first one has to wait (an unused
     /// queue stays small).
@@ -211,13 +218,17 @@ impl<T> Inner<T> {
     /// put's item is queued for it, a reserve gets a held slot.
     #[inline]
     fn refill(&mut self, cap: usize, wakes: &mut WakeList) {
-        while self.has_room(cap) {
+        loop {
+            // The wait list first: it is empty on the common path.
             let Some(lists) = &mut self.lists else {
                 return;
             };
             let Some(key) = lists.putters.front() else {
                 return;
             };
+            if self.items.len() + self.reserved >= cap {
+                return;
+            }
             let served = core::mem::replace(lists.putters.data_mut(key), PutWait::Done);
             // The item first, the wake-up after: if a priority queue's `Ord`
             // panics, the putter is left served (its item is queued) and still
@@ -352,7 +363,7 @@ impl<T> Queue<T> {
     where
         T: Ord,
     {
-        Self::with_buffer(Buffer::Priority(Heap::new()), check_capacity(cap))
+        Self::with_buffer(Buffer::Priority(Box::new(Heap::new())), check_capacity(cap))
     }
 
     /// A priority queue without a bound (asyncio `PriorityQueue()`).
@@ -360,7 +371,7 @@ impl<T> Queue<T> {
     where
         T: Ord,
     {
-        Self::with_buffer(Buffer::Priority(Heap::new()), usize::MAX)
+        Self::with_buffer(Buffer::Priority(Box::new(Heap::new())), usize::MAX)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut WakeList) -> R) -> R {
@@ -630,7 +641,7 @@ impl<T> Queue<T> {
         item: &mut Option<T>,
         waker: &Waker,
     ) -> Poll<Result<(), PutError<T>>> {
-        // Checked before locking: a panic must not leave the (no_std) lock held.
+        // Checked before the lock is taken: no panic while it is held.
         assert!(
             key.is_some() || item.is_some(),
             "Put polled after completion"
@@ -664,26 +675,24 @@ impl<T> Queue<T> {
 
     /// A waiting put dropped: its node goes, with its item if it was not queued
     /// yet (dropped after the lock is released).
-    fn cancel_put(&self, key: Option<usize>) {
-        if let Some(k) = key {
-            let _unqueued = self.with(|inner, _| match inner.lists().putters.remove_with(k).1 {
-                PutWait::Item(item) => Some(item),
-                // Done: the item is queued, nothing to undo.
-                PutWait::Done | PutWait::Slot => None,
-            });
-        }
+    #[cold]
+    fn cancel_put(&self, k: usize) {
+        let _unqueued = self.with(|inner, _| match inner.lists().putters.remove_with(k).1 {
+            PutWait::Item(item) => Some(item),
+            // Done: the item is queued, nothing to undo.
+            PutWait::Done | PutWait::Slot => None,
+        });
     }
 
     /// A waiting reserve dropped: a slot it was given passes to the next putter.
-    fn cancel_reserve(&self, key: Option<usize>) {
-        if let Some(k) = key {
-            self.with(|inner, wakes| {
-                if let PutWait::Done = inner.lists().putters.remove_with(k).1 {
-                    inner.reserved -= 1;
-                    inner.refill(self.cap, wakes);
-                }
-            });
-        }
+    #[cold]
+    fn cancel_reserve(&self, k: usize) {
+        self.with(|inner, wakes| {
+            if let PutWait::Done = inner.lists().putters.remove_with(k).1 {
+                inner.reserved -= 1;
+                inner.refill(self.cap, wakes);
+            }
+        });
     }
 
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
@@ -713,14 +722,13 @@ impl<T> Queue<T> {
 
     /// A waiting get dropped: an item already handed to it goes to the next
     /// waiting getter, or back to the front of the queue.
-    fn cancel_get(&self, key: Option<usize>) {
-        if let Some(k) = key {
-            self.with(|inner, wakes| {
-                if let (_, Some(item)) = inner.lists().getters.remove_with(k) {
-                    inner.deliver(item, true, wakes);
-                }
-            });
-        }
+    #[cold]
+    fn cancel_get(&self, k: usize) {
+        self.with(|inner, wakes| {
+            if let (_, Some(item)) = inner.lists().getters.remove_with(k) {
+                inner.deliver(item, true, wakes);
+            }
+        });
     }
 }
 
@@ -764,7 +772,9 @@ impl<T> Future for Put<'_, T> {
 
 impl<T> Drop for Put<'_, T> {
     fn drop(&mut self) {
-        self.queue.cancel_put(self.key.take());
+        if let Some(key) = self.key.take() {
+            self.queue.cancel_put(key);
+        }
     }
 }
 
@@ -819,7 +829,9 @@ impl<'a, T> Future for Reserve<'a, T> {
 
 impl<T> Drop for Reserve<'_, T> {
     fn drop(&mut self) {
-        self.queue.cancel_reserve(self.key.take());
+        if let Some(key) = self.key.take() {
+            self.queue.cancel_reserve(key);
+        }
     }
 }
 
@@ -890,7 +902,9 @@ impl<T> Future for Get<'_, T> {
 
 impl<T> Drop for Get<'_, T> {
     fn drop(&mut self) {
-        self.queue.cancel_get(self.key.take());
+        if let Some(key) = self.key.take() {
+            self.queue.cancel_get(key);
+        }
     }
 }
 
@@ -972,7 +986,9 @@ impl<T> Stream for QueueStream<'_, T> {
 
 impl<T> Drop for QueueStream<'_, T> {
     fn drop(&mut self) {
-        self.queue.cancel_get(self.key.take());
+        if let Some(key) = self.key.take() {
+            self.queue.cancel_get(key);
+        }
     }
 }
 

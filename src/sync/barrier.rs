@@ -31,10 +31,10 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 /// # Implementation note
 ///
 /// The state lives in a small block allocated on first use, behind a lock held for a
-/// few instructions, never across a wake-up (with `std` a `std::sync::Mutex`, without
-/// it a spin lock, so on `no_std` don't call `abort` or `reset` from an interrupt
-/// handler that may preempt a task of the same core while it waits). Wakers are
-/// cloned and dropped under the lock. Waiting takes a reusable slot; a round of
+/// few instructions, never across a wake-up (a spin lock, which yields to the OS after
+/// a short spin with `std`, so on `no_std` don't call `abort` or `reset` from an
+/// interrupt handler that may preempt a task of the same core while it waits). Wakers
+/// are cloned and dropped under the lock. Waiting takes a reusable slot; a round of
 /// more than two tasks collects the wakers to wake in one vector when it ends.
 ///
 /// # Examples

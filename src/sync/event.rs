@@ -34,8 +34,8 @@ const GENERATION: usize = 4;
 /// `set` with nobody waiting and a `wait` on a set event are one atomic operation
 /// each. Waiting tasks are kept in a list allocated on first wait, whose slots are
 /// reused, so waiting allocates nothing in steady use. The list is guarded by a lock
-/// held for a few instructions, never across a wake-up (with `std` a
-/// `std::sync::Mutex`, without it a spin lock, so on `no_std` don't call `set` from
+/// held for a few instructions, never across a wake-up (a spin lock, which yields
+/// to the OS after a short spin with `std`, so on `no_std` don't call `set` from
 /// an interrupt handler that may preempt a task of the same core while it starts or
 /// drops a wait). Wakers are cloned and dropped under the lock; a `set` that
 /// releases more than one task collects their wakers in a vector.

@@ -35,12 +35,12 @@ const SHIFT: u32 = 1;
 ///
 /// # Implementation note
 ///
-/// Uncontended `acquire`/release are one compare-and-swap each. The wait list of
-/// a contended semaphore is allocated on first use and guarded by a lock held for a
-/// few instructions, never across a wake-up (with `std` a `std::sync::Mutex`, without
-/// it a spin lock, so on `no_std` don't release permits from an interrupt handler
-/// that may preempt a task of the same core while it edits the list). Waiters keep
-/// their place across partial grants, which `event-listener`'s one-shot listeners
+/// Uncontended `acquire`/release are one compare-and-swap each. The wait list of a
+/// contended semaphore is allocated on first use and guarded by a lock held for a few
+/// instructions, never across a wake-up (a spin lock, which yields to the OS after a
+/// short spin with `std`, so on `no_std` don't release permits from an interrupt
+/// handler that may preempt a task of the same core while it edits the list). Waiters
+/// keep their place across partial grants, which `event-listener`'s one-shot listeners
 /// cannot express, so the semaphore keeps its own queue.
 ///
 /// # Examples

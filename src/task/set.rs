@@ -36,15 +36,14 @@ const POLL_BUDGET: usize = 32;
 ///
 /// # Implementation note
 ///
-/// The futures are stored in place, pinned in chunks of 32 entries, and the
-/// wakers of a chunk share one allocation (a waker is a pointer to it tagged with
-/// the entry's place), so `push` allocates once per 32 futures, not per future,
-/// and a freed entry is reused. Polling builds the waker without touching a
-/// reference count. This is the crate's most `unsafe` code; its tests run under
-/// Miri and its wake path is a loom model. A wake takes a short lock (a
-/// `std::sync::Mutex` with `std`, a spin lock without): on `no_std`, don't wake a
-/// set's futures from an interrupt handler that may preempt the set's owner on the
-/// same core.
+/// The futures are stored in place, pinned in chunks of 32 entries, and the wakers of a
+/// chunk share one allocation (a waker is a pointer to it tagged with the entry's
+/// place), so `push` allocates once per 32 futures, not per future, and a freed entry
+/// is reused. Polling builds the waker without touching a reference count. This is the
+/// crate's most `unsafe` code; its tests run under Miri and its wake path is a loom
+/// model. A wake takes a short lock (a spin lock, which yields to the OS after a short
+/// spin with `std`): on `no_std`, don't wake a set's futures from an interrupt handler
+/// that may preempt the set's owner on the same core.
 ///
 /// A future that panics while polled leaves the set (the panic goes on to the
 /// caller of `join_next`; the set stays usable and stops counting that future).
