@@ -204,8 +204,11 @@ impl<T: ?Sized> core::fmt::Debug for Access<T> {
 /// message in `benches/queue.rs`' 2-worker 4P/4C bounded(100) row, this lock 74
 /// ns). A waiting thread backs off exponentially, and with `std` yields its time
 /// slice after a few rounds, so a lock holder that was preempted gets the CPU
-/// back. The flag comes first (`repr(C)`), next to the start of the data, so a
-/// small guarded state shares its cache line.
+/// back. It never sleeps: with more runnable threads than cores, or real-time
+/// priorities under which `yield_now` does not let the holder run, a waiter burns
+/// its time slices until the holder is scheduled again. The flag comes first
+/// (`repr(C)`), next to the start of the data, so a small guarded state shares its
+/// cache line.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct BlockingMutex<T> {
@@ -221,6 +224,15 @@ pub(crate) struct BlockingMutex<T> {
 // a time exclusive access; under loom the inner mutex is Sync.
 #[cfg(not(loom))]
 unsafe impl<T: Send> Sync for BlockingMutex<T> {}
+
+// Unwind-safe like `std::sync::Mutex` (which the primitives used before, so they
+// stay `UnwindSafe`/`RefUnwindSafe`): the guard releases the lock as a panic
+// unwinds, and the critical sections leave their state consistent when a user
+// `Ord` or waker panics in them (documented on each primitive).
+#[cfg(not(loom))]
+impl<T> core::panic::UnwindSafe for BlockingMutex<T> {}
+#[cfg(not(loom))]
+impl<T> core::panic::RefUnwindSafe for BlockingMutex<T> {}
 
 impl<T> BlockingMutex<T> {
     const_fn! {

@@ -339,3 +339,27 @@ fn future_combinators_are_as_send_and_sync_as_their_futures() {
     unpin::<future::JoinAll<PinnedFuture>>();
     unpin::<future::TryJoinAll<PinnedFuture>>();
 }
+
+fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+/// The primitives whose state sits behind the crate's internal lock are unwind
+/// safe, as they were with `std::sync::Mutex` inside (`catch_unwind(|| q.try_put(x))`
+/// compiles without `AssertUnwindSafe`).
+#[test]
+fn lock_holders_are_unwind_safe() {
+    unwind_safe::<queue::Queue<u64>>();
+    unwind_safe::<queue::Sender<u64>>();
+    unwind_safe::<queue::Receiver<u64>>();
+    unwind_safe::<Semaphore>();
+    unwind_safe::<Event>();
+    unwind_safe::<Condvar>();
+    unwind_safe::<Barrier>();
+    unwind_safe::<task::CancellationToken>();
+    unwind_safe::<task::JoinHandle<u64>>();
+    let q = queue::Queue::bounded(1);
+    assert_eq!(
+        std::panic::catch_unwind(|| q.try_put(1u64)).ok(),
+        Some(Ok(()))
+    );
+    assert_eq!(q.try_get(), Ok(1));
+}
