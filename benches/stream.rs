@@ -14,9 +14,10 @@
 //! `retry_ok`: [`CALLS`] sequential calls of an operation that succeeds at once
 //! (an `async fn` returning `Ok(black_box(i))`): through `time::retry` (ours,
 //! with `Backoff::exponential(100 ms)` built per call, as a caller would, and a
-//! closure timer `|_| std::future::ready(())` that is never used), and the same
-//! operation awaited directly (`direct`: the floor, what retry adds on top). The
-//! sum of the outputs is checked.
+//! closure timer `|_| std::future::ready(())` that is never used; the `Retry`
+//! future is awaited in the loop itself, as `retry(..).await` in a caller's code
+//! is), and the same operation awaited directly (`direct`: the floor, what retry
+//! adds on top). The sum of the outputs is checked.
 //!
 //! Before the groups run, [`check_allocations`] counts (with the counting
 //! `#[global_allocator]` below, per thread) the allocations of one successful
@@ -130,15 +131,14 @@ async fn succeed(i: u64) -> Result<u64, &'static str> {
 }
 
 /// One `retry` call over [`succeed`], with a fresh `Backoff` and a timer that is
-/// never used.
-async fn retried(i: u64) -> Result<u64, &'static str> {
+/// never used (the `Retry` future itself, not wrapped in another `async fn`).
+fn retried(i: u64) -> impl Future<Output = Result<u64, &'static str>> {
     let timer = |_d: Duration| std::future::ready(());
     retry(
         timer,
         Backoff::exponential(Duration::from_millis(100)),
-        || succeed(i),
+        move || succeed(i),
     )
-    .await
 }
 
 fn retry_ok(c: &mut Criterion) {

@@ -203,6 +203,22 @@ fn generate_item_of_an_emit_dropped_just_before_the_body_ends_comes_out() {
     assert_eq!(collect(stream), ["last"]);
 }
 
+#[test]
+fn emit_polled_twice_in_one_run_completes_and_its_item_comes_out_first() {
+    let stream = generate(|mut out| async move {
+        let mut first = out.emit(1);
+        assert!(poll_once(&mut first).await.is_none(), "hands item 1 over");
+        // Polled again before the body paused (a `select` loop whose other branch
+        // was ready): it completes with item 1 still in the slot.
+        assert!(poll_once(&mut first).await.is_some());
+        drop(first);
+        // Finds the slot full: keeps item 2 until the stream took item 1.
+        out.emit(2).await;
+        out.emit(3).await;
+    });
+    assert_eq!(collect(stream), [1, 2, 3]);
+}
+
 /// The documented edge: a second emit polled while an earlier dropped emit's item
 /// still sits in the one-item slot cannot hand its item over, so dropping it drops
 /// its item; the first item still comes out.
