@@ -257,11 +257,7 @@ impl<T> BlockingMutex<T> {
         }
         #[cfg(not(loom))]
         {
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
+            if !self.try_lock() {
                 self.lock_contended();
             }
             struct Unlock<'a>(&'a AtomicBool);
@@ -300,14 +296,19 @@ impl<T> BlockingMutex<T> {
                     core::hint::spin_loop();
                 }
             }
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.try_lock() {
                 return;
             }
         }
+    }
+
+    /// Takes the lock if it is free (may fail spuriously: callers retry).
+    #[cfg(not(loom))]
+    #[inline]
+    fn try_lock(&self) -> bool {
+        self.locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 }
 

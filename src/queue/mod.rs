@@ -226,6 +226,7 @@ impl<T> Inner<T> {
             let Some(key) = lists.putters.front() else {
                 return;
             };
+            // `has_room`, spelled out on the fields: `lists` borrows `self.lists`.
             if self.items.len() + self.reserved >= cap {
                 return;
             }
