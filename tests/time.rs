@@ -496,6 +496,58 @@ fn backoff_max_retries_counts_the_delays() {
 }
 
 #[test]
+fn backoff_builder_after_next_keeps_the_sequence_going() {
+    // A builder changes the settings, not where the sequence stands: also when
+    // the `Backoff` held only its defaults until the first `next`.
+    let mut backoff = Backoff::exponential(ms(100));
+    assert_eq!(backoff.next(), Some(ms(100)));
+    assert_eq!(backoff.next(), Some(ms(200)));
+    assert_eq!(
+        delays(backoff.max_retries(5).max_delay(ms(500))),
+        all_ms(&[400, 500, 500])
+    );
+    let mut clone_source = Backoff::fibonacci(ms(1)).max_retries(6);
+    clone_source.next();
+    clone_source.next();
+    assert_eq!(delays(clone_source.clone()), all_ms(&[2, 3, 5, 8]));
+    assert_eq!(delays(clone_source), all_ms(&[2, 3, 5, 8]));
+}
+
+#[test]
+fn backoff_debug_shows_the_settings_in_effect() {
+    let defaults = format!("{:?}", Backoff::constant(ms(5)));
+    for part in [
+        "kind: Constant",
+        "initial: 5ms",
+        "factor: 2.0",
+        "max_delay: 60s",
+        "max_retries: 3",
+        "max_total_delay: None",
+        "jitter: None",
+        "retries: 0",
+    ] {
+        assert!(defaults.contains(part), "{part:?} missing in {defaults}");
+    }
+    let mut custom = Backoff::fibonacci(ms(5))
+        .max_retries(7)
+        .max_total_delay(secs(1))
+        .jitter(Jitter::Full)
+        .seed(9);
+    custom.next();
+    let custom = format!("{custom:?}");
+    for part in [
+        "kind: Fibonacci",
+        "max_retries: 7",
+        "max_total_delay: Some(1s)",
+        "jitter: Full",
+        "seeded: true",
+        "retries: 1",
+    ] {
+        assert!(custom.contains(part), "{part:?} missing in {custom}");
+    }
+}
+
+#[test]
 fn backoff_initial_above_max_delay_is_clamped() {
     assert_eq!(
         delays(Backoff::exponential(secs(120))),
