@@ -1,7 +1,7 @@
 //! Debounce: a burst of keystrokes, one search.
 //!
 //! Each keystroke calls the search through a `time::Debouncer`; a call waits
-//! 50 ms, and a newer keystroke supersedes it (the older call resolves to `None`,
+//! 200 ms, and a newer keystroke supersedes it (the older call resolves to `None`,
 //! its search never runs). Only the search for the last keystroke of the burst
 //! runs.
 //!
@@ -20,7 +20,7 @@ pub fn demo() -> Vec<String> {
         .build()
         .expect("a tokio runtime");
     rt.block_on(async {
-        let debouncer = Debouncer::new(|d| tokio::time::sleep(d), Duration::from_millis(50));
+        let debouncer = Debouncer::new(|d| tokio::time::sleep(d), Duration::from_millis(200));
         let searches = AtomicUsize::new(0);
         let mut calls = TaskSet::new();
         let typed = ["r", "ru", "rus", "rust"];
@@ -35,8 +35,9 @@ pub fn demo() -> Vec<String> {
                 println!("  searching for {query:?}");
                 query
             }));
-            // Keystrokes 10 ms apart: faster than the 50 ms delay.
-            let _ = tokio::time::timeout(Duration::from_millis(10), calls.join_next()).await;
+            // Keystrokes 5 ms apart: far faster than the 200 ms delay (a machine
+            // would have to stall for 195 ms between two of them to break the burst).
+            let _ = tokio::time::timeout(Duration::from_millis(5), calls.join_next()).await;
         }
         let mut searched = Vec::new();
         while let Some(outcome) = calls.join_next().await {

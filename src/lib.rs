@@ -73,12 +73,8 @@
 //! Without `std` the crate is `#![no_std]` and needs `alloc`:
 //! `cargo build --no-default-features --target thumbv7em-none-eabihf` builds.
 #![no_std]
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     clippy::alloc_instead_of_core,

@@ -51,7 +51,6 @@ fn generate_runs_the_body_only_when_polled() {
     assert_eq!(steps.get(), 0, "nothing runs before the first poll");
     assert_eq!(stream.assert_next(), Some(0));
     assert_eq!(steps.get(), 1, "one emit per poll");
-    assert_eq!(steps.get(), 1, "and nothing between polls");
     assert_eq!(stream.assert_next(), Some(1));
     assert_eq!(steps.get(), 2);
     assert_eq!(stream.assert_next(), Some(2));
@@ -433,6 +432,29 @@ fn iter_of_nothing_ends_at_once() {
     let mut stream = StreamTask::new(iter(Vec::<u8>::new()));
     assert_eq!(stream.assert_next(), None);
     assert_eq!(stream.wakes(), 0);
+}
+
+#[test]
+fn iter_stays_ended_and_drops_the_iterator_at_the_end() {
+    // An iterator that would start again after `None`.
+    let mut round = 0;
+    let flip_flop = std::iter::from_fn(move || {
+        round += 1;
+        (round != 2).then_some(round)
+    });
+    let drops = Drops::new();
+    let mark = drops.mark();
+    let flip_flop = flip_flop.inspect(move |_| {
+        let _ = &mark;
+    });
+    let mut stream = StreamTask::new(iter(flip_flop));
+    assert_eq!(stream.assert_next(), Some(1));
+    stream.assert_pending();
+    assert_eq!(stream.assert_next(), None);
+    assert_eq!(drops.count(), 1, "the iterator is dropped at the end");
+    for _ in 0..3 {
+        assert_eq!(stream.assert_next(), None, "stays ended");
+    }
 }
 
 #[test]

@@ -514,6 +514,76 @@ fn backoff_builder_after_next_keeps_the_sequence_going() {
 }
 
 #[test]
+fn backoff_seed_between_delays_restarts_the_draws() {
+    // Two backoffs that drew from different (unseeded) generators give the same
+    // delays once seeded alike.
+    let seeded_after_one = || {
+        let mut backoff = Backoff::exponential(ms(100))
+            .max_retries(6)
+            .jitter(Jitter::Full);
+        backoff.next();
+        delays(backoff.seed(5))
+    };
+    let first = seeded_after_one();
+    assert_eq!(first.len(), 5);
+    assert_eq!(first, seeded_after_one());
+    // And the same as a backoff seeded from the start, one delay on.
+    let mut from_start = Backoff::exponential(ms(100))
+        .max_retries(6)
+        .jitter(Jitter::None);
+    from_start.next();
+    assert_eq!(first, delays(from_start.jitter(Jitter::Full).seed(5)));
+}
+
+#[test]
+fn backoff_jitter_changed_between_delays_goes_on_from_where_the_sequence_stands() {
+    // Decorrelated, then none: the strategy's own sequence went on underneath.
+    for (name, backoff, rest) in [
+        (
+            "fibonacci",
+            Backoff::fibonacci(ms(10)).max_retries(6),
+            [30, 50, 80],
+        ),
+        (
+            "exponential",
+            Backoff::exponential(ms(10)).max_retries(6),
+            [80, 160, 320],
+        ),
+    ] {
+        let mut backoff = backoff.jitter(Jitter::Decorrelated).seed(3);
+        for _ in 0..3 {
+            backoff.next();
+        }
+        assert_eq!(
+            delays(backoff.jitter(Jitter::None)),
+            all_ms(&rest),
+            "{name}"
+        );
+    }
+    // None, then decorrelated: draws up to three times the last delay handed out.
+    let mut highest = Duration::ZERO;
+    for seed in 0..2000 {
+        let mut backoff = Backoff::exponential(ms(100)).max_retries(3);
+        assert_eq!(backoff.next(), Some(ms(100)));
+        assert_eq!(backoff.next(), Some(ms(200)));
+        let delay = backoff
+            .jitter(Jitter::Decorrelated)
+            .seed(seed)
+            .next()
+            .expect("a third delay");
+        assert!(
+            delay >= ms(100) && delay <= ms(600),
+            "seed {seed}: {delay:?}"
+        );
+        highest = highest.max(delay);
+    }
+    assert!(
+        highest > ms(550),
+        "draws reach past 3 x 100 ms: {highest:?}"
+    );
+}
+
+#[test]
 fn backoff_debug_shows_the_settings_in_effect() {
     let defaults = format!("{:?}", Backoff::constant(ms(5)));
     for part in [
@@ -638,7 +708,20 @@ fn backoff_budget_holds_with_jitter_and_ends_for_good() {
         for _ in 0..10 {
             assert_eq!(backoff.next(), None, "seed {seed}: ended for good");
         }
+        let mut reopened = backoff.max_retries(2000).max_total_delay(secs(100));
+        assert_eq!(reopened.next(), None, "seed {seed}: no builder reopens it");
     }
+}
+
+#[test]
+fn backoff_debug_counts_the_delays_handed_out_when_the_budget_ends_it() {
+    let mut backoff = Backoff::constant(ms(100))
+        .max_retries(10)
+        .max_total_delay(ms(250));
+    assert_eq!(delays(backoff.clone()), all_ms(&[100, 100]));
+    backoff.by_ref().for_each(drop);
+    let debug = format!("{backoff:?}");
+    assert!(debug.contains("retries: 2"), "{debug}");
 }
 
 // ---- Backoff: jitter -------------------------------------------------------------
@@ -1000,6 +1083,26 @@ fn retry_with_zero_delays_runs_every_attempt_in_one_poll() {
     ));
     assert_eq!(result, Err(4));
     assert_eq!(calls.get(), 4);
+}
+
+#[test]
+fn retry_yields_to_the_executor_after_32_attempts_in_one_poll() {
+    // Zero delays: every sleep is over at once. 100 retries: 101 attempts.
+    let timer = ManualTimer::new();
+    let calls = Rc::new(Cell::new(0));
+    let mut task = Task::new(retry(
+        timer.clone(),
+        Backoff::constant(ZERO).max_retries(100),
+        flaky(&calls, u32::MAX),
+    ));
+    for round in 1..=3 {
+        task.assert_pending();
+        assert_eq!(calls.get(), 32 * round, "round {round}");
+        assert_eq!(task.wakes(), round as usize, "woken to go on");
+    }
+    assert_eq!(task.assert_ready(), Err(101));
+    assert_eq!(calls.get(), 101);
+    assert_eq!(timer.pending(), 0);
 }
 
 #[test]

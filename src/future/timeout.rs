@@ -17,6 +17,10 @@ use crate::time::Timer;
 /// The future is polled before the timer, so one that is ready at the deadline
 /// still counts as finished.
 ///
+/// # Errors
+///
+/// The output is `Err(Elapsed)` when `duration` passed before `future` finished.
+///
 /// ```
 /// use async_patterns::future::{timeout, Elapsed};
 /// use std::time::Duration;

@@ -9,7 +9,8 @@ use futures_core::Stream;
 /// A stream of the items of `iterable` that yields to the executor between items
 /// (the first item comes at once, each next one after a wake-up), so a long
 /// iteration inside a task does not keep the other tasks from running: the loop
-/// with `await asyncio.sleep(0)` in it.
+/// with `await asyncio.sleep(0)` in it. Once the iterator returned `None`, the
+/// stream drops it and returns `None` from then on.
 ///
 /// ```
 /// use async_patterns::stream::{iter, next};
@@ -22,7 +23,7 @@ use futures_core::Stream;
 /// ```
 pub fn iter<I: IntoIterator>(iterable: I) -> Iter<I::IntoIter> {
     Iter {
-        iter: iterable.into_iter(),
+        iter: Some(iterable.into_iter()),
         yield_first: false,
     }
 }
@@ -30,7 +31,8 @@ pub fn iter<I: IntoIterator>(iterable: I) -> Iter<I::IntoIter> {
 /// Stream of [`iter`].
 #[must_use = "streams do nothing unless polled"]
 pub struct Iter<I> {
-    iter: I,
+    /// `None` once the iterator ended.
+    iter: Option<I>,
     /// The previous poll returned an item: yield before the next one.
     yield_first: bool,
 }
@@ -46,13 +48,16 @@ impl<I: Iterator> Stream for Iter<I> {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        let item = self.iter.next();
+        let item = self.iter.as_mut().and_then(Iterator::next);
         self.yield_first = item.is_some();
+        if item.is_none() {
+            self.iter = None;
+        }
         Poll::Ready(item)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.iter.size_hint()
+        self.iter.as_ref().map_or((0, Some(0)), Iterator::size_hint)
     }
 }
 

@@ -46,6 +46,9 @@ pub enum Jitter {
 /// `3 * initial`, `5 * initial`, ...). Defaults: factor 2.0, `max_delay` 60 s,
 /// `max_retries` 3, no total budget, no jitter.
 ///
+/// The builders may also be called between delays: they change the settings
+/// from there on, not where the sequence stands.
+///
 /// **Every delay is at most [`max_delay`](Self::max_delay)**, for every strategy
 /// and jitter mode. An initial delay above `max_delay` is clamped to it. Delays are
 /// counted in nanoseconds and saturate at `u64::MAX` of them (about 584 years),
@@ -104,13 +107,19 @@ struct Full {
     retries: usize,
     /// Their sum.
     total: u64,
+    /// Set when the budget ran out: no builder reopens the sequence then.
+    ended: bool,
     /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
-    /// capped when handed out).
+    /// capped when handed out). The strategy moves on with every delay handed
+    /// out, whatever the jitter, so that a jitter changed mid-sequence goes on
+    /// from where the sequence stands.
     next: u64,
-    /// Fibonacci's following delay, or the previous delay handed out (for
-    /// decorrelated jitter, which does not use the strategy's sequence).
-    other: u64,
-    /// The jitter generator's state; 0 until the first draw.
+    /// Fibonacci's following delay.
+    after: u64,
+    /// The previous delay handed out (the initial one at first), which
+    /// decorrelated jitter draws from.
+    prev: u64,
+    /// The jitter generator's state; 0 until the first draw after a seed.
     rng: u64,
 }
 
@@ -128,8 +137,10 @@ impl Full {
             seed: 0,
             retries: 0,
             total: 0,
+            ended: false,
             next: initial,
-            other: initial,
+            after: initial,
+            prev: initial,
             rng: 0,
         }
     }
@@ -146,9 +157,9 @@ impl Full {
                 }
             }
             Kind::Fibonacci => {
-                let sum = self.next.saturating_add(self.other);
-                self.next = self.other;
-                self.other = if self.next >= self.max_delay {
+                let sum = self.next.saturating_add(self.after);
+                self.next = self.after;
+                self.after = if self.next >= self.max_delay {
                     self.next
                 } else {
                     sum
@@ -174,34 +185,26 @@ impl Full {
 
     /// The next delay in nanoseconds, if any, and the sequence moved on.
     fn advance(&mut self, initial: u64) -> Option<u64> {
-        if self.retries >= self.max_retries {
+        if self.ended || self.retries >= self.max_retries {
             return None;
         }
+        let base = self.step();
         let delay = match self.jitter {
-            Jitter::None => self.step(),
-            Jitter::Full => {
-                let base = self.step();
-                self.draw(base)
-            }
-            Jitter::Equal => {
-                let base = self.step();
-                base / 2 + self.draw(base / 2)
-            }
+            Jitter::None => base,
+            Jitter::Full => self.draw(base),
+            Jitter::Equal => base / 2 + self.draw(base / 2),
             Jitter::Decorrelated => {
-                // `other` is the previous delay handed out (the initial one at first).
                 let low = initial.min(self.max_delay);
-                let high = self.other.saturating_mul(3).max(low);
+                let high = self.prev.saturating_mul(3).max(low);
                 low + self.draw(high - low)
             }
         }
         .min(self.max_delay);
         if self.total.saturating_add(delay) > self.budget {
-            self.retries = self.max_retries; // ended for good
+            self.ended = true;
             return None;
         }
-        if self.jitter == Jitter::Decorrelated {
-            self.other = delay;
-        }
+        self.prev = delay;
         self.total = self.total.saturating_add(delay);
         self.retries += 1;
         Some(delay)
@@ -312,7 +315,8 @@ impl Backoff {
     }
 
     /// A budget for the sum of the delays (slept time, not wall time): the
-    /// iterator ends instead of yielding a delay that would take the sum past it.
+    /// iterator ends instead of yielding a delay that would take the sum past it,
+    /// and stays ended (a later builder does not reopen it).
     #[must_use]
     #[inline]
     pub fn max_total_delay(mut self, budget: Duration) -> Self {
@@ -331,12 +335,15 @@ impl Backoff {
     /// Seeds the jitter, so that the same seed gives the same delays. By default
     /// each `Backoff` draws its own seed: under `std` a different one in every
     /// process, without `std` from a counter only (the same sequence in every boot
-    /// of a device: seed it from a hardware source there).
+    /// of a device: seed it from a hardware source there). Called between
+    /// delays, it restarts the draws from the new seed.
     #[must_use]
     #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
+        let full = self.full();
         // 0 means "not seeded": the one seed that mixes to 0 takes 1 instead.
-        self.full().seed = splitmix(seed).max(1);
+        full.seed = splitmix(seed).max(1);
+        full.rng = 0;
         self
     }
 }
@@ -451,7 +458,15 @@ impl<E> RetryNotify<E> for NotifyNone {
 /// `.when(|e| ...)` retries only the errors it accepts (the others are returned at
 /// once); `.notify(|e, delay| ...)` sees each error that will be retried and the
 /// delay before the next attempt. An operation that succeeds at once costs one
-/// call of `op` and allocates nothing.
+/// call of `op` and allocates nothing. When sleeps are over at once (zero delays,
+/// or a timer that is behind), the future yields to the executor after 32
+/// attempts in one poll, so that a long run of failures does not hold the
+/// executor's thread.
+///
+/// # Errors
+///
+/// The future's output is the last error of `op` when the backoff ends (its
+/// retries or its total delay are used up) or when `.when` rejects an error.
 ///
 /// ```
 /// use async_patterns::time::{Backoff, ManualTimer, retry};
@@ -494,6 +509,10 @@ where
     }
 }
 
+/// How many sleeps that were over at once a [`Retry`] goes through in one poll
+/// before it yields to the executor.
+const ATTEMPTS_PER_POLL: u32 = 32;
+
 pin_project! {
     /// Future of [`retry`].
     ///
@@ -501,6 +520,12 @@ pin_project! {
     ///
     /// Dropping it drops the attempt in flight (or the sleep); no further attempt
     /// is made.
+    ///
+    /// # Panics
+    ///
+    /// Like most futures, it must not be polled after it completed: it would poll
+    /// the finished attempt again (which panics for an `async` block or `async
+    /// fn`) after a success, and start over with a new attempt after an error.
     #[must_use = "futures do nothing unless polled"]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
         timer: Tm,
@@ -570,6 +595,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let mut slept = 0;
         loop {
             // Start an attempt unless one is running: at once on the first poll,
             // after the sleep later.
@@ -580,6 +606,13 @@ where
                 }),
                 StateProj::Sleeping { sleep } => {
                     core::task::ready!(sleep.poll(cx));
+                    slept += 1;
+                    if slept == ATTEMPTS_PER_POLL {
+                        // Idle starts the next attempt at the next poll.
+                        this.state.set(State::Idle);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
                     this.state.set(State::Running {
                         attempt: (this.op)(),
                     });
