@@ -14,10 +14,12 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+
+mod common;
 
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Mutex, Semaphore};
+use common::{Rng, on_two_workers};
 
 const TASKS: u64 = 8;
 const ROUNDS: u64 = 300;
@@ -46,45 +48,27 @@ impl<F: Future> Future for GiveUp<F> {
     }
 }
 
-/// A small generator of how patient each wait is (0-3 pending polls).
-struct Patience(u64);
+/// How patient each wait is: 0-3 pending polls, drawn per wait.
+struct Patience(Rng);
 
 impl Patience {
     fn new(task: u64) -> Self {
-        Self(task.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        Self(Rng(task.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1))
     }
 
     fn wait<F: Future>(&mut self, future: F) -> GiveUp<F> {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
         GiveUp {
             future: Box::pin(future),
-            pending: (self.0 % 4) as u32,
+            pending: self.0.below(4) as u32,
         }
     }
-}
-
-/// Runs `scenario` on a 2-worker runtime; a lost wake-up or permit shows as a
-/// scenario that does not finish within a minute.
-fn run(scenario: impl Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(60), scenario)
-                .await
-                .expect("the scenario finishes: nothing was lost");
-        });
 }
 
 #[test]
 fn semaphore_acquires_given_up_under_contention_lose_no_permit() {
     let semaphore = Arc::new(Semaphore::new(3));
     let (got, gave_up) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    run(async {
+    on_two_workers(async {
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
                 let (semaphore, got, gave_up) = (semaphore.clone(), got.clone(), gave_up.clone());
@@ -125,7 +109,7 @@ fn semaphore_acquires_given_up_under_contention_lose_no_permit() {
 fn mutex_locks_given_up_under_contention_release_the_lock_and_count_right() {
     let mutex = Arc::new(Mutex::new(0_u64));
     let (got, gave_up) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    run(async {
+    on_two_workers(async {
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
                 let (mutex, got, gave_up) = (mutex.clone(), got.clone(), gave_up.clone());
@@ -184,7 +168,7 @@ fn queue_puts_and_gets_given_up_under_contention_lose_and_duplicate_nothing() {
     let received = Arc::new(StdMutex::new(Vec::new()));
     let cancelled_gets = Arc::new(AtomicUsize::new(0));
     let cancelled_puts = Arc::new(AtomicUsize::new(0));
-    run(async {
+    on_two_workers(async {
         let producers: Vec<_> = (0..PRODUCERS)
             .map(|task| {
                 let (queue, drops, put) = (queue.clone(), drops.clone(), put.clone());

@@ -157,6 +157,21 @@ pub fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static
     }
 }
 
+/// Runs `scenario` on a tokio runtime with 2 worker threads, failing the test if
+/// it takes over a minute (a lost wake-up or permit shows as a hang).
+pub fn on_two_workers(scenario: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(60), scenario)
+                .await
+                .expect("the scenario finishes within a minute: nothing was lost");
+        });
+}
+
 /// A small deterministic generator (xorshift) for the random scenarios.
 pub struct Rng(pub u64);
 
