@@ -436,16 +436,14 @@ fn iter_of_nothing_ends_at_once() {
 
 #[test]
 fn iter_stays_ended_and_drops_the_iterator_at_the_end() {
-    // An iterator that would start again after `None`.
-    let mut round = 0;
-    let flip_flop = std::iter::from_fn(move || {
-        round += 1;
-        (round != 2).then_some(round)
-    });
+    // An iterator that would start again after `None`, and marks its drop.
     let drops = Drops::new();
     let mark = drops.mark();
-    let flip_flop = flip_flop.inspect(move |_| {
+    let mut round = 0;
+    let flip_flop = std::iter::from_fn(move || {
         let _ = &mark;
+        round += 1;
+        (round != 2).then_some(round)
     });
     let mut stream = StreamTask::new(iter(flip_flop));
     assert_eq!(stream.assert_next(), Some(1));

@@ -1259,6 +1259,21 @@ fn retry_dropped_while_sleeping_makes_no_further_call() {
 }
 
 #[test]
+fn retry_dropped_where_it_yielded_makes_no_further_call() {
+    let timer = ManualTimer::new();
+    let calls = Rc::new(Cell::new(0));
+    drop_at_pending(retry(
+        timer.clone(),
+        Backoff::constant(ZERO).max_retries(100),
+        flaky(&calls, u32::MAX),
+    ));
+    assert_eq!(calls.get(), 32, "it yielded after 32 attempts");
+    assert_eq!(timer.pending(), 0, "no sleep left on the clock");
+    timer.advance(secs(10));
+    assert_eq!(calls.get(), 32);
+}
+
+#[test]
 fn retry_dropped_during_an_attempt_drops_it_and_makes_no_further_call() {
     let timer = ManualTimer::new();
     let calls = Rc::new(Cell::new(0));
