@@ -1,4 +1,5 @@
-//! `Debouncer`: a newer `call` or a `cancel` vs a call waiting on another thread;
+//! `Debouncer`: a newer `call` or a `cancel` vs a call waiting on another thread,
+//! a dropped call vs a newer one;
 //! `ManualTimer`: `advance` vs a sleep's registration and vs a sleep's drop.
 //!
 //! The timer is a `ManualTimer`, so the model moves the clock itself. A call or a
@@ -102,6 +103,31 @@ fn debounce_advance_vs_supersede() {
                 assert!(poll_once(second.as_mut()).is_pending());
                 timer.advance(DELAY);
                 assert_eq!(block_on(second), Some(2));
+            })
+        };
+    });
+}
+
+/// An older call, registered, is dropped on one thread (it lets go of the
+/// debouncer's waker only if it is still the newest call) while a newer call waits
+/// on another and `cancel` runs on the main thread: the drop never takes the newer
+/// call's waker, so the cancel still wakes it and it resolves `None`.
+#[test]
+fn debounce_drop_vs_newer_call() {
+    model(|| {
+        let timer = ManualTimer::new();
+        let debouncer = Debouncer::new(timer, DELAY);
+        // SAFETY: the closure joins the threads it gives the reference to.
+        unsafe {
+            with_static(debouncer, |debouncer| {
+                let mut first = Box::pin(debouncer.call(async { 1u32 }));
+                assert!(poll_once(first.as_mut()).is_pending());
+                let dropper = thread::spawn(move || drop(first));
+                let second = debouncer.call(async { 2u32 });
+                let waiter = thread::spawn(move || block_on(second));
+                debouncer.cancel();
+                assert_eq!(waiter.join().unwrap(), None, "cancelled call ran");
+                dropper.join().unwrap();
             })
         };
     });

@@ -425,6 +425,33 @@ fn backoff_exponential_with_other_factors() {
 }
 
 #[test]
+fn backoff_exponential_grows_a_delay_of_a_few_nanoseconds() {
+    // 1 ns * 1.5 truncates back to 1 ns: the delay grows by 1 ns then.
+    let nanos = |all: Vec<Duration>| all.iter().map(Duration::as_nanos).collect::<Vec<_>>();
+    assert_eq!(
+        nanos(delays(
+            Backoff::exponential(Duration::from_nanos(1))
+                .factor(1.5)
+                .max_retries(6)
+        )),
+        [1, 2, 3, 4, 6, 9]
+    );
+    // Zero stays zero, and 1.0 still keeps a tiny delay constant.
+    assert_eq!(
+        nanos(delays(Backoff::exponential(Duration::ZERO).max_retries(3))),
+        [0, 0, 0]
+    );
+    assert_eq!(
+        nanos(delays(
+            Backoff::exponential(Duration::from_nanos(1))
+                .factor(1.0)
+                .max_retries(3)
+        )),
+        [1, 1, 1]
+    );
+}
+
+#[test]
 fn backoff_exponential_without_cap_does_not_overflow() {
     let all = delays(
         Backoff::exponential(secs(1))
@@ -1518,6 +1545,33 @@ fn debouncer_dropped_call_supersedes_nothing_and_leaves_no_sleep() {
     timer.advance(ms(100));
     assert_eq!(newest.assert_ready(), Some("newest"));
     assert_eq!(timer.pending(), 0);
+}
+
+#[test]
+fn debouncer_dropped_newest_call_lets_go_of_its_waker() {
+    let timer = ManualTimer::new();
+    let debouncer = Debouncer::new(timer.clone(), ms(100));
+    let (waker, counter) = counting_waker();
+    let mut call = Box::pin(debouncer.call(async { "dropped" }));
+    assert!(
+        call.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&counter),
+        3,
+        "the debouncer and the sleep hold the waker"
+    );
+    drop(call);
+    assert_eq!(Arc::strong_count(&counter), 1, "released with the call");
+    // A later call supersedes nobody: no stray wake-up.
+    let mut next = Task::new(debouncer.call(async { "next" }));
+    assert_eq!(counter.count(), 0);
+    next.assert_pending();
+    timer.advance(ms(100));
+    assert_eq!(next.assert_ready(), Some("next"));
 }
 
 #[test]

@@ -104,6 +104,19 @@ impl<Tm: Timer> Debouncer<Tm> {
         }
         generation
     }
+
+    /// Drops the stored waker if call `generation` is still the newest.
+    fn forget_waker(&self, generation: u64) {
+        let waker = self.latest.with(|latest| {
+            if latest.generation == generation {
+                latest.waker.take()
+            } else {
+                None
+            }
+        });
+        // Dropped outside the lock: a waker's drop may run arbitrary code.
+        drop(waker);
+    }
 }
 
 impl<Tm> fmt::Debug for Debouncer<Tm> {
@@ -122,6 +135,14 @@ pin_project! {
         generation: u64,
         #[pin]
         stage: Stage<Tm::Sleep, F>,
+    }
+
+    impl<'a, Tm: Timer, F> PinnedDrop for DebouncedCall<'a, Tm, F> {
+        fn drop(this: Pin<&mut Self>) {
+            // The newest call, dropped: no task is left to wake when it is
+            // superseded, so its waker goes now (a superseded one has none).
+            this.debouncer.forget_waker(this.generation);
+        }
     }
 }
 
@@ -178,11 +199,7 @@ fn poll_call<Tm: Timer, F: Future>(
                 let output = core::task::ready!(work.poll(cx));
                 this.stage.set(Stage::Done);
                 // Its waker is not needed any more: don't keep the task alive.
-                let done = this
-                    .debouncer
-                    .latest
-                    .with(|latest| (latest.generation == generation).then(|| latest.waker.take()));
-                drop(done);
+                this.debouncer.forget_waker(generation);
                 return Poll::Ready(Some(output));
             }
             StageProj::Done => panic!("async-patterns: DebouncedCall polled after completion"),

@@ -152,9 +152,16 @@ impl Full {
         match self.kind {
             Kind::Constant => {}
             Kind::Exponential => {
-                // Once at the cap it stays there (`as` saturates at `u64::MAX`).
+                // Once at the cap it stays there (`as` saturates at `u64::MAX`). A
+                // factor above 1.0 grows a delay by 1 ns at least, so that a tiny
+                // delay does not stay put when the product truncates back to it.
                 if delay < self.max_delay {
-                    self.next = (delay as f64 * self.factor) as u64;
+                    let grown = (delay as f64 * self.factor) as u64;
+                    self.next = if self.factor > 1.0 && delay > 0 {
+                        grown.max(delay + 1)
+                    } else {
+                        grown
+                    };
                 }
             }
             Kind::Fibonacci => {
@@ -271,7 +278,9 @@ impl Backoff {
     }
 
     /// The growth factor of [`exponential`](Self::exponential) (ignored by the
-    /// other strategies).
+    /// other strategies). Each delay is the one before times `factor`, truncated
+    /// to whole nanoseconds; with a factor above 1.0 it is at least 1 ns longer
+    /// than the one before, so a delay of a few nanoseconds grows too.
     ///
     /// # Panics
     ///
