@@ -41,6 +41,13 @@
 //! Rust a future is cancelled by dropping it. Every future of this crate undoes
 //! what it started when dropped, and says so under `# Cancel safety`.
 //!
+//! # Polling a finished future
+//!
+//! Like most futures, the futures of this crate must not be polled again after
+//! they returned `Ready`. Most of them panic then, with a message naming the
+//! future; where one does something else (a [`time::Retry`] starts over after an
+//! error), its `# Panics` section says so.
+//!
 //! # Example
 //!
 //! ```

@@ -140,6 +140,10 @@ impl<F: Future> fmt::Debug for JoinAll<F> {
 /// raising the first exception, with the rest cancelled). `Ok(vec![])` for no
 /// futures.
 ///
+/// # Errors
+///
+/// The output is the first `Err` any of the futures returned.
+///
 /// ```
 /// use async_patterns::future::try_join_all;
 ///

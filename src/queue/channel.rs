@@ -59,6 +59,10 @@ impl<T> Sender<T> {
 
     /// [`Queue::reserve`].
     ///
+    /// # Errors
+    ///
+    /// As [`Queue::reserve`]: a [`ShutdownError`] once the queue is shut down.
+    ///
     /// # Cancel safety
     ///
     /// As [`Queue::reserve`].

@@ -29,7 +29,7 @@ use futures_core::Stream;
 use self::buffer::{Buffer, Heap};
 pub use self::channel::{Receiver, Sender};
 use crate::sync::waiters::{WaitQueue, WakeList};
-use crate::sync_facade::BlockingMutex;
+use crate::sync_facade::{BlockingMutex, const_fn};
 
 /// An async queue: asyncio's `Queue`, `LifoQueue` and `PriorityQueue` in one type.
 ///
@@ -162,7 +162,7 @@ enum PutWait<T> {
 }
 
 impl<T> Inner<T> {
-    fn new(items: Buffer<T>) -> Self {
+    const fn new(items: Buffer<T>) -> Self {
         Self {
             items,
             reserved: 0,
@@ -276,7 +276,7 @@ impl<T> Inner<T> {
     }
 }
 
-fn check_capacity(cap: usize) -> usize {
+const fn check_capacity(cap: usize) -> usize {
     assert!(
         cap > 0,
         "async-patterns: a queue needs a capacity of at least 1; \
@@ -286,60 +286,81 @@ fn check_capacity(cap: usize) -> usize {
 }
 
 impl<T> Queue<T> {
-    fn with_buffer(items: Buffer<T>, cap: usize) -> Self {
-        Self {
-            inner: BlockingMutex::new(Inner::new(items)),
-            cap,
+    const_fn! {
+        const fn with_buffer(items: Buffer<T>, cap: usize) -> Self {
+            Self {
+                inner: BlockingMutex::new(Inner::new(items)),
+                cap,
+            }
         }
     }
 
-    /// A FIFO queue that holds at most `cap` items (asyncio `Queue(maxsize=cap)`).
-    ///
-    /// # Panics
-    ///
-    /// If `cap` is 0; use [`unbounded`](Self::unbounded) for a queue without a bound.
-    ///
-    /// ```
-    /// use async_patterns::queue::Queue;
-    ///
-    /// let queue = Queue::bounded(2);
-    /// queue.try_put('a').unwrap();
-    /// queue.try_put('b').unwrap();
-    /// assert!(queue.try_put('c').is_err()); // full: the item comes back
-    /// assert_eq!(queue.try_get(), Ok('a'));
-    /// ```
-    pub fn bounded(cap: usize) -> Self {
-        Self::with_buffer(Buffer::Fifo(VecDeque::new()), check_capacity(cap))
+    const_fn! {
+        /// A FIFO queue that holds at most `cap` items (asyncio `Queue(maxsize=cap)`).
+        ///
+        /// # Panics
+        ///
+        /// If `cap` is 0; use [`unbounded`](Self::unbounded) for a queue without a bound.
+        ///
+        /// ```
+        /// use async_patterns::queue::Queue;
+        ///
+        /// let queue = Queue::bounded(2);
+        /// queue.try_put('a').unwrap();
+        /// queue.try_put('b').unwrap();
+        /// assert!(queue.try_put('c').is_err()); // full: the item comes back
+        /// assert_eq!(queue.try_get(), Ok('a'));
+        /// ```
+        pub const fn bounded(cap: usize) -> Self {
+            Self::with_buffer(Buffer::Fifo(VecDeque::new()), check_capacity(cap))
+        }
     }
 
-    /// A FIFO queue without a bound (asyncio `Queue()`): `put` never waits.
-    pub fn unbounded() -> Self {
-        Self::with_buffer(Buffer::Fifo(VecDeque::new()), usize::MAX)
+    const_fn! {
+        /// A FIFO queue without a bound (asyncio `Queue()`): `put` never waits.
+        ///
+        /// The FIFO and LIFO constructors are `const`, so a queue can be a
+        /// `static`:
+        ///
+        /// ```
+        /// use async_patterns::queue::Queue;
+        ///
+        /// static EVENTS: Queue<&str> = Queue::unbounded();
+        /// EVENTS.try_put("boot").unwrap();
+        /// assert_eq!(EVENTS.try_get(), Ok("boot"));
+        /// ```
+        pub const fn unbounded() -> Self {
+            Self::with_buffer(Buffer::Fifo(VecDeque::new()), usize::MAX)
+        }
     }
 
-    /// A LIFO queue (the last item put comes out first) that holds at most `cap`
-    /// items (asyncio `LifoQueue(maxsize=cap)`).
-    ///
-    /// # Panics
-    ///
-    /// If `cap` is 0; use [`unbounded_lifo`](Self::unbounded_lifo).
-    ///
-    /// ```
-    /// use async_patterns::queue::Queue;
-    ///
-    /// let stack = Queue::bounded_lifo(3);
-    /// for i in 1..=3 {
-    ///     stack.try_put(i).unwrap();
-    /// }
-    /// assert_eq!(stack.try_get(), Ok(3));
-    /// ```
-    pub fn bounded_lifo(cap: usize) -> Self {
-        Self::with_buffer(Buffer::Lifo(Vec::new()), check_capacity(cap))
+    const_fn! {
+        /// A LIFO queue (the last item put comes out first) that holds at most `cap`
+        /// items (asyncio `LifoQueue(maxsize=cap)`).
+        ///
+        /// # Panics
+        ///
+        /// If `cap` is 0; use [`unbounded_lifo`](Self::unbounded_lifo).
+        ///
+        /// ```
+        /// use async_patterns::queue::Queue;
+        ///
+        /// let stack = Queue::bounded_lifo(3);
+        /// for i in 1..=3 {
+        ///     stack.try_put(i).unwrap();
+        /// }
+        /// assert_eq!(stack.try_get(), Ok(3));
+        /// ```
+        pub const fn bounded_lifo(cap: usize) -> Self {
+            Self::with_buffer(Buffer::Lifo(Vec::new()), check_capacity(cap))
+        }
     }
 
-    /// A LIFO queue without a bound (asyncio `LifoQueue()`).
-    pub fn unbounded_lifo() -> Self {
-        Self::with_buffer(Buffer::Lifo(Vec::new()), usize::MAX)
+    const_fn! {
+        /// A LIFO queue without a bound (asyncio `LifoQueue()`).
+        pub const fn unbounded_lifo() -> Self {
+            Self::with_buffer(Buffer::Lifo(Vec::new()), usize::MAX)
+        }
     }
 
     /// A priority queue that holds at most `cap` items (asyncio

@@ -392,6 +392,11 @@ impl<F> TaskSet<F> {
     /// A future of the next output of any future in the set, `None` if the set is
     /// empty. The finished future leaves the set.
     ///
+    /// # Panics
+    ///
+    /// If a future of the set panics while polled, the panic goes on through this
+    /// future; that future has left the set, the others stay.
+    ///
     /// # Cancel safety
     ///
     /// Dropping it loses nothing: an output is only taken out of the set when it

@@ -452,6 +452,12 @@ fn drop_catching<F>(mut stage: Pin<&mut Stage<F>>) {
 /// its output is dropped when it finishes. [`abort_on_drop`](Self::abort_on_drop)
 /// turns that around.
 ///
+/// # Errors
+///
+/// The output is `Err(`[`JoinError::Cancelled`]`)` if the task was aborted or
+/// dropped by its executor before it finished, and under `std`
+/// `Err(`[`JoinError::Panicked`]`)` if its future panicked.
+///
 /// # Panics
 ///
 /// Polling the handle again after it returned the output panics.

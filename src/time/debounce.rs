@@ -219,6 +219,12 @@ impl<Tm: Timer, F> fmt::Debug for DebouncedCall<'_, Tm, F> {
 /// and flushes the last item when `stream` ends (`debounce` of reactive
 /// libraries: a burst becomes its last item).
 ///
+/// # Cancel safety
+///
+/// A `next` on it that is dropped loses nothing: the item waiting for its quiet
+/// time stays in the stream. Dropping the stream itself drops that item along
+/// with the input stream.
+///
 /// ```
 /// use async_patterns::stream::{generate, next};
 /// use async_patterns::time::{ManualTimer, Timer, debounce};
