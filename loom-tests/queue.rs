@@ -1,5 +1,6 @@
 //! `Queue`: put vs get on a capacity-1 queue, shutdown vs waiting puts and gets,
-//! cancelled gets and puts passing their wake-up on, `task_done` vs `join`, and
+//! cancelled gets and puts passing their wake-up on, a cancelled get holding an
+//! item vs `shutdown_now`, `task_done` vs `join`, and
 //! reserve vs shutdown.
 //!
 //! Every model checks that no item is lost or duplicated (items in = items out +
@@ -302,6 +303,32 @@ fn cancelled_get_passes_item_on() {
                 dropper.join().unwrap();
                 assert_eq!(getter.join().unwrap(), Ok(7));
                 assert!(q.is_empty() && !q.is_full());
+            })
+        };
+    });
+}
+
+/// A get that was handed an item (polled once, then given it by a put) is dropped
+/// on one thread while the main thread calls `shutdown_now`: dropped first, it
+/// gives the item back to the queue and `shutdown_now` drains it; dropped after,
+/// `shutdown_now` has taken the item back from it. Either way `shutdown_now`
+/// returns the item, it counts as done (a `join` completes), and nothing is left.
+#[test]
+fn cancelled_handed_get_vs_shutdown_now() {
+    model(|| {
+        // SAFETY: the closure joins every thread it spawns.
+        unsafe {
+            with_static(Queue::bounded(1), |q| {
+                let mut get = Box::pin(q.get());
+                assert!(poll_once(get.as_mut()).is_pending());
+                q.try_put(7).expect("handed to the waiting get");
+
+                let dropper = thread::spawn(move || drop(get));
+                assert_eq!(q.shutdown_now(), [7]);
+                dropper.join().unwrap();
+                assert!(q.is_empty() && !q.is_full());
+                assert_eq!(q.unfinished_tasks(), 0);
+                block_on(q.join());
             })
         };
     });

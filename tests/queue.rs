@@ -696,6 +696,27 @@ fn shutdown_now_counts_the_items_as_done_and_releases_join() {
     );
 }
 
+/// An item handed to a getter that is then dropped after `shutdown_now` is not
+/// queued again in the shut-down queue, where `join` would wait for it.
+#[test]
+fn shutdown_now_takes_back_handed_items_so_join_is_released() {
+    let q = Queue::unbounded();
+    let handed = pending(q.get());
+    let mut kept = pending(q.get());
+    q.try_put("a").unwrap();
+    q.try_put("b").unwrap(); // both handed over, neither getter has run
+    let mut j = pending(q.join());
+    let mut returned = q.shutdown_now();
+    returned.sort_unstable(); // handed items come back in no set order
+    assert_eq!(returned, ["a", "b"]);
+    assert_eq!(q.unfinished_tasks(), 0);
+    j.assert_ready();
+    drop(handed);
+    assert_eq!(q.len(), 0, "the dropped getter gave nothing back");
+    assert_eq!(kept.assert_ready(), Err(ShutdownError));
+    now(q.join());
+}
+
 #[test]
 fn shutdown_now_releases_join_at_once_when_nothing_was_taken() {
     let q = Queue::unbounded_lifo();
@@ -714,12 +735,13 @@ fn shutdown_now_fails_waiting_gets_and_puts() {
     q.try_put(1).unwrap(); // given to `handed`, which has not run yet
     q.try_put(2).unwrap(); // queued
     let mut p = pending(q.put(3));
-    assert_eq!(q.shutdown_now(), [2]);
     assert_eq!(
-        handed.assert_ready(),
-        Ok(1),
-        "an item given to a getter before the shutdown is still its"
+        q.shutdown_now(),
+        [1, 2],
+        "an item handed to a getter that has not run yet is returned too, first"
     );
+    assert!(handed.is_woken());
+    assert_eq!(handed.assert_ready(), Err(ShutdownError), "that get fails");
     assert!(p.is_woken());
     assert_eq!(
         p.assert_ready(),
@@ -1765,11 +1787,32 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
             }
             Op::ShutdownNow => {
                 let got: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
-                let expected: Vec<_> = std::iter::from_fn(|| m.pop_raw())
+                // First the items handed to getters that have not run (in no set
+                // order; those getters then fail), then the queued ones in order.
+                let mut handed: Vec<_> = m
+                    .given
+                    .values_mut()
+                    .filter_map(|given| match *given {
+                        Given::Item(job) => {
+                            *given = Given::Shutdown;
+                            Some(key_id(&job))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let queued: Vec<_> = std::iter::from_fn(|| m.pop_raw())
                     .map(|j| key_id(&j))
                     .collect();
-                assert_eq!(got, expected, "{at}");
-                m.unfinished -= expected.len();
+                let (got_handed, got_queued) = got.split_at(handed.len().min(got.len()));
+                let mut got_handed = got_handed.to_vec();
+                got_handed.sort_unstable();
+                handed.sort_unstable();
+                assert_eq!(
+                    (got_handed, got_queued),
+                    (handed.clone(), &queued[..]),
+                    "{at}"
+                );
+                m.unfinished -= handed.len() + queued.len();
                 m.shutdown();
             }
             Op::PermitPut(i, key) => {

@@ -57,7 +57,8 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// the item goes to the next waiting getter, or back to the front of the queue
 /// (then past the bound for a moment: puts wait until it is below again). Items
 /// given back by several dropped gets come out before the queued ones, but not
-/// necessarily in the order they were put.
+/// necessarily in the order they were put. [`shutdown_now`](Self::shutdown_now)
+/// takes such items back from gets that have not run yet and returns them.
 ///
 /// # Memory
 ///
@@ -548,7 +549,9 @@ impl<T> Queue<T> {
 
     /// Shuts the queue down at once and returns the items still queued, in the
     /// order they would have come out (they count as done for `join`). Puts and
-    /// gets fail from now on, also the waiting ones.
+    /// gets fail from now on, also the waiting ones: an item a put had already
+    /// handed to a waiting get that has not run since is taken back and returned
+    /// too (first: it was put before the queued ones), and that get fails.
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -562,7 +565,11 @@ impl<T> Queue<T> {
     pub fn shutdown_now(&self) -> Vec<T> {
         self.with(|inner, wakes| {
             inner.shutdown = true;
-            let items = inner.items.drain_all();
+            let mut items = Vec::new();
+            if let Some(lists) = &mut inner.lists {
+                items.extend(lists.getters.notified_data_mut().filter_map(Option::take));
+            }
+            items.extend(inner.items.drain_all());
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }

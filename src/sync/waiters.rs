@@ -385,6 +385,15 @@ impl<D> WaitQueue<D> {
         (self.head != NONE).then_some(self.head)
     }
 
+    /// The data of the waiters that were notified and have not removed themselves
+    /// yet (in no particular order).
+    pub(crate) fn notified_data_mut(&mut self) -> impl Iterator<Item = &mut D> {
+        self.nodes
+            .iter_mut()
+            .filter(|node| node.waker.is_none())
+            .map(|node| &mut node.data)
+    }
+
     /// The data of waiter `key`.
     #[inline]
     pub(crate) fn data_mut(&mut self, key: usize) -> &mut D {
