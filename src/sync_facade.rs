@@ -31,6 +31,14 @@ pub(crate) use portable_atomic_util::Arc;
 #[cfg(target_has_atomic = "ptr")]
 pub(crate) use alloc::sync::Arc as PublicArc;
 
+/// The `Arc` behind the task set's hand-made wakers, which count through raw
+/// pointers: `alloc`'s where the target has pointer-sized atomics (also under
+/// loom, as its `Arc` has no raw counts), else `portable-atomic-util`'s.
+#[cfg(target_has_atomic = "ptr")]
+pub(crate) use alloc::sync::Arc as WakerArc;
+#[cfg(all(not(target_has_atomic = "ptr"), feature = "portable-atomic"))]
+pub(crate) use portable_atomic_util::Arc as WakerArc;
+
 /// A well-mixed number that changes from call to call: where `race` and `select`
 /// start polling. A relaxed counter (load and store only, so every target has it;
 /// a lost update under a race only repeats a number) through a SplitMix64

@@ -26,9 +26,9 @@ pub use cancel::{
 pub use spawn::{AbortHandle, AbortOnDrop, JoinError, JoinHandle, Spawn, shield, spawn};
 
 mod background;
-#[cfg(target_has_atomic = "ptr")]
+#[cfg(any(target_has_atomic = "ptr", feature = "portable-atomic"))]
 mod set;
 
 pub use background::{BackgroundTasks, Join, Shutdown};
-#[cfg(target_has_atomic = "ptr")]
+#[cfg(any(target_has_atomic = "ptr", feature = "portable-atomic"))]
 pub use set::{JoinAll, JoinNext, JoinNextWithId, TaskSet};

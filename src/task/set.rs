@@ -12,7 +12,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use crate::sync::waiters::update_waker;
-use crate::sync_facade::{AtomicBool, BlockingMutex, Ordering, PublicArc};
+use crate::sync_facade::{AtomicBool, BlockingMutex, Ordering, WakerArc};
 
 /// How many futures one poll of the set polls without an output before it yields
 /// to the executor (it wakes itself, so nothing is lost): a future that wakes itself
@@ -113,7 +113,7 @@ pub struct TaskSet<F> {
     /// its waker.
     chunks: Vec<Pin<Box<[Entry<F>]>>>,
     /// The wakers' side of each chunk: one allocation per [`CHUNK`] entries.
-    nodes: Vec<PublicArc<Nodes>>,
+    nodes: Vec<WakerArc<Nodes>>,
     /// Entries in use or freed (the next new entry's index).
     entries: usize,
     /// Head of the list of free entries, linked through `Meta::next`.
@@ -131,7 +131,7 @@ pub struct TaskSet<F> {
     woken: Vec<usize>,
     woken_at: usize,
     /// Entries queued by wakers, and the owner's waker.
-    ready: PublicArc<Ready>,
+    ready: WakerArc<Ready>,
 }
 
 /// Entries per chunk.
@@ -171,7 +171,7 @@ struct Nodes {
     base: usize,
     /// Entry `base + i` is in a ready queue (or about to be): a wake adds nothing.
     queued: [AtomicBool; CHUNK],
-    ready: PublicArc<Ready>,
+    ready: WakerArc<Ready>,
 }
 
 // The tag (an entry's place in its chunk) lives in the pointer's low bits.
@@ -193,8 +193,8 @@ impl Nodes {
 
     /// A waker of entry `base + i` that borrows `nodes`' count: it is never
     /// dropped (hence `ManuallyDrop`), and a clone of it takes a count of its own.
-    fn waker(nodes: &PublicArc<Nodes>, i: usize) -> ManuallyDrop<Waker> {
-        let tagged = PublicArc::as_ptr(nodes)
+    fn waker(nodes: &WakerArc<Nodes>, i: usize) -> ManuallyDrop<Waker> {
+        let tagged = WakerArc::as_ptr(nodes)
             .map_addr(|addr| addr | i)
             .cast::<()>();
         // SAFETY: `tagged` is an `Arc<Nodes>` pointer tagged with `i < CHUNK`, as
@@ -221,7 +221,7 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_raw, wake_raw, wake_by
 unsafe fn clone_raw(data: *const ()) -> RawWaker {
     // SAFETY: the allocation is alive (the caller's waker keeps it); the new waker
     // takes a count of its own.
-    unsafe { PublicArc::increment_strong_count(untag(data).0) };
+    unsafe { WakerArc::increment_strong_count(untag(data).0) };
     RawWaker::new(data, &VTABLE)
 }
 
@@ -247,7 +247,7 @@ unsafe fn wake_by_ref_raw(data: *const ()) {
 /// `data` as described above, of a waker holding a count.
 unsafe fn drop_raw(data: *const ()) {
     // SAFETY: releases the count this waker holds.
-    unsafe { PublicArc::decrement_strong_count(untag(data).0) };
+    unsafe { WakerArc::decrement_strong_count(untag(data).0) };
 }
 
 struct Ready {
@@ -275,7 +275,7 @@ impl<F> TaskSet<F> {
             local_tail: NONE,
             woken: Vec::new(),
             woken_at: 0,
-            ready: PublicArc::new(Ready {
+            ready: WakerArc::new(Ready {
                 state: BlockingMutex::new(ReadyState {
                     indices: Vec::new(),
                     owner: None,
@@ -338,10 +338,10 @@ impl<F> TaskSet<F> {
                         })
                         .collect();
                     self.chunks.push(Box::into_pin(chunk));
-                    self.nodes.push(PublicArc::new(Nodes {
+                    self.nodes.push(WakerArc::new(Nodes {
                         base: index,
                         queued: core::array::from_fn(|_| AtomicBool::new(false)),
-                        ready: PublicArc::clone(&self.ready),
+                        ready: WakerArc::clone(&self.ready),
                     }));
                 }
                 self.entries += 1;
