@@ -443,6 +443,39 @@ fn reserve_holds_a_slot_and_the_permit_never_waits() {
 }
 
 #[test]
+fn try_reserve_holds_a_free_slot_or_says_why_not() {
+    let q = Queue::bounded(2);
+    q.try_put(1).unwrap();
+    let permit = q.try_reserve().expect("one slot is free");
+    assert!(q.is_full(), "the slot is held");
+    assert_eq!(q.try_reserve().err(), Some(TryPutError::Full(())));
+    assert_eq!(q.try_put(2), Err(TryPutError::Full(2)));
+    // A put waiting behind the held slot gets it when the permit is dropped.
+    let mut waiting = pending(q.put(3));
+    drop(permit);
+    assert!(waiting.is_woken());
+    assert_eq!(waiting.assert_ready(), Ok(()));
+    assert_eq!(q.try_get(), Ok(1));
+    // A held slot is not taken by a waiting put: the permit's item comes next.
+    let permit = q.try_reserve().expect("the get freed a slot");
+    let mut behind = pending(q.put(5));
+    permit.put(4);
+    assert_eq!(q.try_get(), Ok(3));
+    assert!(behind.is_woken());
+    assert_eq!(behind.assert_ready(), Ok(()));
+    q.shutdown();
+    assert_eq!(q.try_reserve().err(), Some(TryPutError::Shutdown(())));
+    assert_eq!(q.shutdown_now(), [4, 5]);
+    // Unbounded: always a slot, and held slots count for nothing visible.
+    let u = Queue::unbounded();
+    let held: Vec<_> = (0..3).map(|_| u.try_reserve().unwrap()).collect();
+    for (i, permit) in held.into_iter().enumerate() {
+        permit.put(i);
+    }
+    assert_eq!(u.shutdown_now(), [0, 1, 2]);
+}
+
+#[test]
 fn a_dropped_permit_frees_its_slot_and_wakes_a_waiting_put() {
     let q = Queue::bounded(1);
     let permit = now(q.reserve()).unwrap();

@@ -6,7 +6,7 @@ use core::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::{Get, Join, Put, Queue, Reserve, TaskDoneError, TryGetError, TryPutError};
+use super::{Get, Join, Put, PutPermit, Queue, Reserve, TaskDoneError, TryGetError, TryPutError};
 #[cfg(feature = "std")]
 use super::{PutError, ShutdownError};
 use crate::sync_facade::{Arc, AtomicUsize, Ordering};
@@ -68,6 +68,15 @@ impl<T> Sender<T> {
     /// As [`Queue::reserve`].
     pub fn reserve(&self) -> Reserve<'_, T> {
         self.chan.queue.reserve()
+    }
+
+    /// [`Queue::try_reserve`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Queue::try_reserve`].
+    pub fn try_reserve(&self) -> Result<PutPermit<'_, T>, TryPutError<()>> {
+        self.chan.queue.try_reserve()
     }
 
     /// [`Queue::join`]: waits until every item sent was received and marked done.

@@ -477,6 +477,37 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Holds a free slot if there is one, without waiting: [`reserve`](Self::reserve)
+    /// for callers that cannot wait (tokio's `try_reserve`).
+    ///
+    /// # Errors
+    ///
+    /// [`TryPutError::Full`] if every slot is taken or held,
+    /// [`TryPutError::Shutdown`] if the queue is shut down (with `()`: no item is
+    /// involved yet).
+    ///
+    /// ```
+    /// use async_patterns::queue::{Queue, TryPutError};
+    ///
+    /// let queue = Queue::bounded(1);
+    /// let permit = queue.try_reserve().unwrap();
+    /// assert_eq!(queue.try_reserve().err(), Some(TryPutError::Full(())));
+    /// permit.put('a');
+    /// assert_eq!(queue.try_get(), Ok('a'));
+    /// ```
+    pub fn try_reserve(&self) -> Result<PutPermit<'_, T>, TryPutError<()>> {
+        self.with(|inner, _| {
+            if inner.shutdown {
+                Err(TryPutError::Shutdown(()))
+            } else if inner.has_room(self.cap) {
+                inner.reserved += 1;
+                Ok(PutPermit { queue: self })
+            } else {
+                Err(TryPutError::Full(()))
+            }
+        })
+    }
+
     /// Takes the next item, waiting while the queue is empty.
     ///
     /// # Errors
@@ -1059,7 +1090,8 @@ impl<T> fmt::Display for PutError<T> {
 
 impl<T> core::error::Error for PutError<T> {}
 
-/// A [`try_put`](Queue::try_put) that could not put; holds the item.
+/// A [`try_put`](Queue::try_put) that could not put; holds the item (`()` for a
+/// [`try_reserve`](Queue::try_reserve)).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TryPutError<T> {
     /// The queue is full.
