@@ -26,7 +26,7 @@
 //! | `Task.add_done_callback` | [`task::JoinHandle::on_complete`] | built |
 //! | background task set | [`task::BackgroundTasks`] | built |
 //! | async generators, async comprehensions | [`stream::generate`], [`stream::try_generate`], [`stream::next`] | built |
-//! | `create_task` | [`task::spawn`] on your executor ([`task::Spawn`]) | built |
+//! | `create_task` | [`task::spawn`] on your executor ([`task::Spawn`]); [`task::spawn_local`] ([`task::LocalSpawn`]) for futures that are not `Send` | built |
 //! | `shield` | [`task::shield`] | built |
 //! | `sleep(0)` | [`future::yield_now`] | built |
 //! | `wait(FIRST_COMPLETED)` | [`task::TaskSet`], [`future::race`], [`future::select`] | built |

@@ -11,8 +11,10 @@
 
 mod common;
 
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending, poll_fn};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::task::{Context, Poll, Waker};
@@ -21,7 +23,7 @@ use std::thread;
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Event, Mutex};
 use async_patterns::task::{
-    BackgroundTasks, CancellationToken, JoinError, JoinHandle, TaskSet, shield, spawn,
+    BackgroundTasks, CancellationToken, JoinError, JoinHandle, TaskSet, shield, spawn, spawn_local,
 };
 use common::{
     BoxedUnit, Drops, Manual, Rng, Task, counting_waker, drop_at_pending, now,
@@ -1752,4 +1754,96 @@ fn a_tokio_handle_is_a_spawner() {
         tasks.join().await;
         assert_eq!(done.load(SeqCst), 10);
     });
+}
+
+// ===========================================================================
+// spawn_local
+// ===========================================================================
+
+/// A `LocalSpawn` onto `pool`.
+fn local_spawner(
+    pool: &futures::executor::LocalPool,
+) -> impl Fn(Pin<Box<dyn Future<Output = ()>>>) + use<> {
+    use futures::task::LocalSpawnExt;
+    let spawner = pool.spawner();
+    move |fut| spawner.spawn_local(fut).expect("the pool is alive")
+}
+
+#[test]
+fn spawn_local_runs_futures_that_are_not_send_side_by_side() {
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = local_spawner(&pool);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let handles: Vec<JoinHandle<usize>> = (1..=3)
+        .map(|n| {
+            let log = Rc::clone(&log); // an `Rc`: the future is not `Send`
+            spawn_local(&spawner, async move {
+                for step in 0..n {
+                    log.borrow_mut().push((n, step));
+                    yield_now().await;
+                }
+                n * 10
+            })
+        })
+        .collect();
+    let outputs = pool.run_until(async_patterns::future::join_all(handles));
+    let outputs: Vec<usize> = outputs.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outputs, [10, 20, 30]);
+    assert_eq!(
+        log.borrow()[..3],
+        [(1, 0), (2, 0), (3, 0)],
+        "the tasks ran interleaved"
+    );
+    assert_eq!(log.borrow().len(), 6);
+    assert_eq!(Rc::strong_count(&log), 1, "every task dropped its future");
+}
+
+#[test]
+fn spawn_local_handles_abort_detach_callbacks_and_panics() {
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = local_spawner(&pool);
+
+    // Abort: the future is dropped at the executor's next poll.
+    let drops = Drops::new();
+    let mark = drops.mark();
+    let not_send = Rc::new(());
+    let stuck = spawn_local(&spawner, async move {
+        let (_mark, _rc) = (mark, not_send);
+        pending::<u8>().await
+    });
+    pool.run_until_stalled();
+    stuck.abort();
+    pool.run_until_stalled();
+    assert_eq!(drops.count(), 1);
+    assert!(pool.run_until(stuck).unwrap_err().is_cancelled());
+
+    // Detached: a dropped handle leaves the task running.
+    let ran = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&ran);
+    drop(spawn_local(&spawner, async move {
+        yield_now().await;
+        flag.set(true);
+    }));
+    pool.run_until_stalled();
+    assert!(ran.get());
+
+    // on_complete runs once with the output.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let handle = spawn_local(&spawner, async { 7 });
+    let counter = Arc::clone(&seen);
+    handle.on_complete(move |out| {
+        assert_eq!(out.ok(), Some(&7));
+        counter.fetch_add(1, SeqCst);
+    });
+    assert_eq!(pool.run_until(handle).unwrap(), 7);
+    assert_eq!(seen.load(SeqCst), 1);
+
+    // A panic comes out as Panicked with its payload.
+    let boom = spawn_local(&spawner, async {
+        let _not_send = Rc::new(());
+        panic!("local boom")
+    });
+    let err = pool.run_until(boom).unwrap_err();
+    let payload = err.try_into_panic().expect("a panic");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"local boom"));
 }

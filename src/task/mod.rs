@@ -6,7 +6,7 @@
 //! | `task.cancel()` at an `await` | drop the future, or [`JoinHandle::abort`] | the future's `Drop` is the `finally` |
 //! | cooperative cancellation | [`CancellationToken`] | children, `run_until_cancelled`, drop guards; `no_std` |
 //! | `CancelledError` | [`JoinError::Cancelled`] | |
-//! | `create_task` | [`spawn`] on a [`Spawn`] you provide | no executor is assumed |
+//! | `create_task` | [`spawn`] on a [`Spawn`] you provide; [`spawn_local`] on a [`LocalSpawn`] for futures that are not `Send` | no executor is assumed |
 //! | `task.add_done_callback` | [`JoinHandle::on_complete`] | exactly once, never lost when racing completion |
 //! | `shield` | [`shield`] | the work runs on when the caller is cancelled |
 //! | background task set | [`BackgroundTasks`] | finished tasks leave by themselves |
@@ -23,7 +23,9 @@ pub use cancel::{
     CancellationToken, DropGuard, RunUntilCancelled, RunUntilCancelledOwned, WaitForCancellation,
     WaitForCancellationOwned,
 };
-pub use spawn::{AbortHandle, AbortOnDrop, JoinError, JoinHandle, Spawn, shield, spawn};
+pub use spawn::{
+    AbortHandle, AbortOnDrop, JoinError, JoinHandle, LocalSpawn, Spawn, shield, spawn, spawn_local,
+};
 
 mod background;
 #[cfg(any(target_has_atomic = "ptr", feature = "portable-atomic"))]

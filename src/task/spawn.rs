@@ -44,6 +44,41 @@ where
     }
 }
 
+/// An executor that runs futures on the thread that spawned them: [`Spawn`] for
+/// futures that are not `Send` (they hold an `Rc`, a `RefCell` borrow across an
+/// `await`, ...), as on a single-threaded executor (`futures`' `LocalPool`, tokio's
+/// `LocalSet`, or embassy's `Spawner` through a task that runs a boxed future), the
+/// usual home of code ported from asyncio.
+///
+/// It is implemented for every `Fn(Pin<Box<dyn Future<Output = ()>>>)`.
+///
+/// ```
+/// use async_patterns::task::spawn_local;
+/// use futures::executor::LocalPool;
+/// use futures::task::LocalSpawnExt;
+/// use std::rc::Rc;
+///
+/// let mut pool = LocalPool::new();
+/// let spawner = pool.spawner();
+/// let spawner = move |fut| spawner.spawn_local(fut).expect("the pool is alive");
+/// let shared = Rc::new(5); // not Send
+/// let handle = spawn_local(&spawner, async move { *shared * 2 });
+/// assert_eq!(pool.run_until(handle).unwrap(), 10);
+/// ```
+pub trait LocalSpawn {
+    /// Runs `future` to completion in the background, on this thread.
+    fn spawn_local_boxed(&self, future: Pin<Box<dyn Future<Output = ()>>>);
+}
+
+impl<F> LocalSpawn for F
+where
+    F: Fn(Pin<Box<dyn Future<Output = ()>>>),
+{
+    fn spawn_local_boxed(&self, future: Pin<Box<dyn Future<Output = ()>>>) {
+        self(future);
+    }
+}
+
 #[cfg(feature = "tokio")]
 impl Spawn for tokio::runtime::Handle {
     /// Spawns on this runtime (its own `JoinHandle` is dropped: the task runs on).
@@ -279,6 +314,45 @@ where
     let (handle, task) = task(future);
     spawner.spawn_boxed(task);
     handle
+}
+
+/// [`spawn`] for a future that is not `Send`, on a [`LocalSpawn`]: the same
+/// [`JoinHandle`] (abort, `on_complete`, panics caught under `std`), which is
+/// `Send` only if the output is.
+///
+/// ```
+/// use async_patterns::task::spawn_local;
+/// use futures::executor::LocalPool;
+/// use futures::task::LocalSpawnExt;
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let mut pool = LocalPool::new();
+/// let spawner = pool.spawner();
+/// let spawner = move |fut| spawner.spawn_local(fut).expect("the pool is alive");
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let handles: Vec<_> = (0..3)
+///     .map(|i| {
+///         let log = Rc::clone(&log);
+///         spawn_local(&spawner, async move { log.borrow_mut().push(i) })
+///     })
+///     .collect();
+/// pool.run_until(async_patterns::future::join_all(handles));
+/// assert_eq!(*log.borrow(), [0, 1, 2]);
+/// ```
+pub fn spawn_local<S, F>(spawner: &S, future: F) -> JoinHandle<F::Output>
+where
+    S: LocalSpawn + ?Sized,
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let shared = Arc::new(Shared::new());
+    spawner.spawn_local_boxed(Box::pin(Task {
+        stage: Stage::Running { future },
+        shared: Arc::clone(&shared),
+        guard: Some(()),
+    }));
+    JoinHandle { shared }
 }
 
 /// A task not handed to an executor yet, and its handle.
