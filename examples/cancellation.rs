@@ -60,7 +60,7 @@ pub fn demo() -> (usize, usize) {
                 (steps, buffered)
             }
         });
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         println!("  main: cancel()");
         token.cancel();
         let (steps, flushed) = worker.await.expect("the worker returns normally");

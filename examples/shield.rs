@@ -34,9 +34,9 @@ pub fn demo() -> (bool, bool) {
             let (written, landed) = (Arc::clone(&written), Arc::clone(&landed));
             let spawner = spawner.clone();
             async move {
-                println!("  handler: saving the record (takes 30 ms)");
+                println!("  handler: saving the record (takes 300 ms)");
                 let write = shield(&spawner, async move {
-                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
                     written.store(true, Ordering::SeqCst);
                     println!("  write: record saved");
                     landed.set();
@@ -45,11 +45,11 @@ pub fn demo() -> (bool, bool) {
                 println!("  handler: done"); // not reached: the client gave up
             }
         };
-        // The client waits only 10 ms for the handler.
-        let timed_out = timeout(&timer, Duration::from_millis(10), handler)
+        // The client waits only 20 ms for the handler.
+        let timed_out = timeout(&timer, Duration::from_millis(20), handler)
             .await
             .is_err();
-        println!("  client: gave up after 10 ms, the handler was cancelled");
+        println!("  client: gave up after 20 ms, the handler was cancelled");
         assert!(
             !written.load(Ordering::SeqCst),
             "the write is still running"

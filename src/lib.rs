@@ -44,9 +44,10 @@
 //! # Polling a finished future
 //!
 //! Like most futures, the futures of this crate must not be polled again after
-//! they returned `Ready`. Most of them panic then, with a message naming the
-//! future; where one does something else (a [`time::Retry`] starts over after an
-//! error), its `# Panics` section says so.
+//! they returned `Ready`; what they do then is not part of their contract. Many
+//! panic, with a message naming the future. Others start over: a [`time::Retry`]
+//! retries after an error, a queue `get` takes another item, a `join_all` returns
+//! an empty `Vec`. Nothing is lost either way.
 //!
 //! # Example
 //!

@@ -1459,6 +1459,8 @@ enum Op {
     DropWaiting(usize),
     /// Poll every pending future once, in the order they wait in.
     PollAll,
+    /// `try_reserve`; keep the permit.
+    TryReserve,
 }
 
 /// A reference queue: what the queue should contain (a `VecDeque` popped per
@@ -1848,6 +1850,15 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                 m.unfinished -= handed.len() + queued.len();
                 m.shutdown();
             }
+            Op::TryReserve => match q.try_reserve() {
+                Ok(permit) => {
+                    assert!(!m.shutdown && m.has_room(), "{at}");
+                    m.reserved += 1;
+                    permits.push(permit);
+                }
+                Err(TryPutError::Full(())) => assert!(!m.shutdown && !m.has_room(), "{at}"),
+                Err(TryPutError::Shutdown(())) => assert!(m.shutdown, "{at}"),
+            },
             Op::PermitPut(i, key) => {
                 if !permits.is_empty() {
                     let permit = permits.remove(i % permits.len());
@@ -1968,9 +1979,10 @@ fn check_state(q: &Queue<Job>, m: &Model, waiting: &[Waiting<'_>], at: &At<'_>) 
 /// strategies, and shrinking still drops operations and lowers keys and indices).
 fn op() -> impl Strategy<Value = Op> {
     // Weights: try_put 5, try_get 4, task_done 3, shutdown 1, shutdown_now 1,
-    // reserve 2, permit put 2, permit drop 1, put 3, get 3, join 1, drop 2, poll 4.
-    const WEIGHTS: [u8; 13] = [5, 4, 3, 1, 1, 2, 2, 1, 3, 3, 1, 2, 4];
-    const TOTAL: u8 = 32;
+    // reserve 2, permit put 2, permit drop 1, put 3, get 3, join 1, drop 2, poll 4,
+    // try_reserve 1.
+    const WEIGHTS: [u8; 14] = [5, 4, 3, 1, 1, 2, 2, 1, 3, 3, 1, 2, 4, 1];
+    const TOTAL: u8 = 33;
     const _: () = {
         let (mut sum, mut kind) = (0, 0);
         while kind < WEIGHTS.len() {
@@ -1999,7 +2011,8 @@ fn op() -> impl Strategy<Value = Op> {
             9 => Op::Get,
             10 => Op::Join,
             11 => Op::DropWaiting(i),
-            _ => Op::PollAll,
+            12 => Op::PollAll,
+            _ => Op::TryReserve,
         }
     })
 }

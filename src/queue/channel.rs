@@ -61,7 +61,8 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// As [`Queue::reserve`]: a [`ShutdownError`] once the queue is shut down.
+    /// As [`Queue::reserve`]: a [`ShutdownError`](super::ShutdownError) once the
+    /// queue is shut down.
     ///
     /// # Cancel safety
     ///

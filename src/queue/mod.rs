@@ -582,7 +582,9 @@ impl<T> Queue<T> {
     /// order they would have come out (they count as done for `join`). Puts and
     /// gets fail from now on, also the waiting ones: an item a put had already
     /// handed to a waiting get that has not run since is taken back and returned
-    /// too (first: it was put before the queued ones), and that get fails.
+    /// too, and that get fails. Such items come first (they were put before the
+    /// queued ones), in no set order among themselves (each was on its way to a
+    /// different getter).
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -596,11 +598,22 @@ impl<T> Queue<T> {
     pub fn shutdown_now(&self) -> Vec<T> {
         self.with(|inner, wakes| {
             inner.shutdown = true;
-            let mut items = Vec::new();
-            if let Some(lists) = &mut inner.lists {
-                items.extend(lists.getters.notified_data_mut().filter_map(Option::take));
+            // The queued items first: a priority queue's `Ord` may panic while they
+            // come out, and the handed ones are then still with their getters.
+            let queued = inner.items.drain_all();
+            let mut items: Vec<T> = match &mut inner.lists {
+                Some(lists) => lists
+                    .getters
+                    .notified_data_mut()
+                    .filter_map(Option::take)
+                    .collect(),
+                None => Vec::new(),
+            };
+            if items.is_empty() {
+                items = queued;
+            } else {
+                items.extend(queued);
             }
-            items.extend(inner.items.drain_all());
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }

@@ -280,7 +280,8 @@ impl Backoff {
     /// The growth factor of [`exponential`](Self::exponential) (ignored by the
     /// other strategies). Each delay is the one before times `factor`, truncated
     /// to whole nanoseconds; with a factor above 1.0 it is at least 1 ns longer
-    /// than the one before, so a delay of a few nanoseconds grows too.
+    /// than the one before (short of `max_delay`, and a zero delay stays zero), so
+    /// a delay of a few nanoseconds grows too.
     ///
     /// # Panics
     ///
