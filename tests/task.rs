@@ -1223,6 +1223,34 @@ fn push_returns_distinct_ids_that_join_next_with_id_reports() {
 }
 
 #[test]
+fn try_join_next_polls_what_woke_and_never_waits() {
+    let events: Vec<Arc<Event>> = (0..3).map(|_| Arc::new(Event::new())).collect();
+    let mut set: TaskSet<Boxed<usize>> = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let event = Arc::clone(event);
+            Box::pin(async move {
+                event.wait().await;
+                i
+            }) as Boxed<usize>
+        })
+        .collect();
+    assert_eq!(set.try_join_next(), None, "nothing has finished");
+    assert_eq!(set.len(), 3);
+    events[1].set();
+    assert_eq!(set.try_join_next(), Some(1), "the woken one is polled");
+    assert_eq!(set.try_join_next(), None, "the others still wait");
+    events[2].set();
+    events[0].set();
+    let mut rest = vec![set.try_join_next(), set.try_join_next()];
+    rest.sort();
+    assert_eq!(rest, [Some(0), Some(2)]);
+    assert!(set.is_empty());
+    assert_eq!(set.try_join_next(), None);
+}
+
+#[test]
 fn join_next_on_an_empty_set_is_none_at_once() {
     let mut set: TaskSet<std::future::Ready<u8>> = TaskSet::new();
     assert_eq!(now(set.join_next()), None);

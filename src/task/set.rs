@@ -416,8 +416,8 @@ impl<F> TaskSet<F> {
     }
 
     /// The next entry to poll: the local queue first, then the woken ones; `None`
-    /// (with `owner` registered) when nothing is queued.
-    fn next_queued(&mut self, owner: &Waker) -> Option<usize> {
+    /// (with `owner`, if any, registered) when nothing is queued.
+    fn next_queued(&mut self, owner: Option<&Waker>) -> Option<usize> {
         if self.local_head != NONE {
             let index = self.local_head;
             let meta = self.entry(index).expect("queued entries exist").1;
@@ -433,9 +433,10 @@ impl<F> TaskSet<F> {
             let woken = &mut self.woken;
             let any = self.ready.state.with(|state| {
                 if state.indices.is_empty() {
-                    match &mut state.owner {
-                        Some(slot) => update_waker(slot, owner),
-                        None => state.owner = Some(owner.clone()),
+                    match (&mut state.owner, owner) {
+                        (Some(slot), Some(owner)) => update_waker(slot, owner),
+                        (None, Some(owner)) => state.owner = Some(owner.clone()),
+                        (_, None) => {}
                     }
                     false
                 } else {
@@ -474,11 +475,42 @@ impl<F: Future> TaskSet<F> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(usize, F::Output)>> {
+        self.poll_woken(Some(cx.waker()))
+    }
+
+    /// The output of a future that finishes when polled now, without waiting:
+    /// polls the futures that woke (at most 32, as one poll of
+    /// [`join_next`](Self::join_next) does) and returns the first output. `None`
+    /// if none of them finished or the set is empty. Unlike `join_next` it leaves
+    /// no waker behind (tokio's `JoinSet::try_join_next`).
+    ///
+    /// ```
+    /// use async_patterns::task::TaskSet;
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    ///
+    /// let mut set: TaskSet<Pin<Box<dyn Future<Output = u8>>>> = TaskSet::new();
+    /// set.push(Box::pin(std::future::pending()));
+    /// assert_eq!(set.try_join_next(), None); // nothing finished yet
+    /// set.push(Box::pin(async { 7 }));
+    /// assert_eq!(set.try_join_next(), Some(7));
+    /// assert_eq!(set.len(), 1);
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<F::Output> {
+        match self.poll_woken(None) {
+            Poll::Ready(next) => next.map(|(_, output)| output),
+            Poll::Pending => None,
+        }
+    }
+
+    /// [`poll_join_next_with_id`](Self::poll_join_next_with_id), registering
+    /// `owner` (if any) to be woken when a future wakes.
+    fn poll_woken(&mut self, owner: Option<&Waker>) -> Poll<Option<(usize, F::Output)>> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
         let mut polled = 0;
-        while let Some(index) = self.next_queued(cx.waker()) {
+        while let Some(index) = self.next_queued(owner) {
             let free = self.free;
             let Some((mut cell, meta)) = Self::entry_in(&mut self.chunks, index) else {
                 continue; // a stale wake from before `cancel_all`
@@ -518,7 +550,9 @@ impl<F: Future> TaskSet<F> {
             self.len += 1;
             polled += 1;
             if polled == POLL_BUDGET {
-                cx.waker().wake_by_ref();
+                if let Some(owner) = owner {
+                    owner.wake_by_ref();
+                }
                 return Poll::Pending;
             }
         }
