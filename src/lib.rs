@@ -5,11 +5,14 @@
 //! timeouts, retry and debounce — as runtime-agnostic building blocks. They are
 //! plain futures that only use the `Waker` they are polled with (the locks queue on
 //! [`event-listener`](https://docs.rs/event-listener); the semaphore, event,
-//! condition variable and barrier keep their own allocation-free wait lists), so
+//! condition variable and barrier keep their own wait lists, which allocate
+//! nothing per wait in steady use), so
 //! they run under tokio, smol, async-std, embassy, a hand-written `block_on`, and on
 //! `no_std` targets with an allocator. Their state machines are model-checked with
 //! [loom](https://docs.rs/loom), and every waiting method is cancel safe: dropping
-//! its future never loses a lock, a permit, an item or a wake-up.
+//! its future never loses a lock, a permit or a wake-up, and an item goes only
+//! with the future that still holds it (a dropped `put` drops its own item;
+//! `reserve` first to keep it).
 //!
 //! # From asyncio to async-patterns
 //!
@@ -73,7 +76,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `std` | yes | `*_blocking` methods, std-backed parking and locks |
+//! | `std` | yes | `*_blocking` methods (parking the thread), panics in spawned tasks caught as `JoinError::Panicked`, jitter seeds that differ between processes |
 //! | `portable-atomic` | no | targets without compare-and-swap (via `portable-atomic`) |
 //! | `tokio` | no | [`task::Spawn`] for `tokio::runtime::Handle`, `time::TokioTimer` |
 //! | `async-io` | no | `time::AsyncIoTimer` (smol, async-std) |
