@@ -178,6 +178,19 @@ impl<T> Inner<T> {
         self.items.len() + self.reserved < cap
     }
 
+    /// Holds a slot for a [`PutPermit`] if the queue is open and has room.
+    #[inline]
+    fn hold_slot(&mut self, cap: usize) -> Result<(), TryPutError<()>> {
+        if self.shutdown {
+            Err(TryPutError::Shutdown(()))
+        } else if self.has_room(cap) {
+            self.reserved += 1;
+            Ok(())
+        } else {
+            Err(TryPutError::Full(()))
+        }
+    }
+
     /// Puts an item that has room (checked by the caller).
     #[inline]
     fn push(&mut self, item: T, wakes: &mut WakeList) {
@@ -496,16 +509,8 @@ impl<T> Queue<T> {
     /// assert_eq!(queue.try_get(), Ok('a'));
     /// ```
     pub fn try_reserve(&self) -> Result<PutPermit<'_, T>, TryPutError<()>> {
-        self.with(|inner, _| {
-            if inner.shutdown {
-                Err(TryPutError::Shutdown(()))
-            } else if inner.has_room(self.cap) {
-                inner.reserved += 1;
-                Ok(PutPermit { queue: self })
-            } else {
-                Err(TryPutError::Full(()))
-            }
-        })
+        self.with(|inner, _| inner.hold_slot(self.cap))
+            .map(|()| PutPermit { queue: self })
     }
 
     /// Takes the next item, waiting while the queue is empty.
@@ -601,19 +606,13 @@ impl<T> Queue<T> {
             // The queued items first: a priority queue's `Ord` may panic while they
             // come out, and the handed ones are then still with their getters.
             let queued = inner.items.drain_all();
-            let mut items: Vec<T> = match &mut inner.lists {
-                Some(lists) => lists
-                    .getters
-                    .notified_data_mut()
-                    .filter_map(Option::take)
-                    .collect(),
-                None => Vec::new(),
-            };
-            if items.is_empty() {
-                items = queued;
-            } else {
-                items.extend(queued);
-            }
+            let mut items: Vec<T> = inner
+                .lists
+                .iter_mut()
+                .flat_map(|lists| lists.getters.notified_data_mut())
+                .filter_map(Option::take)
+                .collect();
+            items.extend(queued);
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }
@@ -884,12 +883,10 @@ impl<'a, T> Future for Reserve<'a, T> {
                     return Poll::Ready(Ok(PutPermit { queue }));
                 }
             }
-            if inner.shutdown {
-                return Poll::Ready(Err(ShutdownError));
-            }
-            if inner.has_room(queue.cap) {
-                inner.reserved += 1;
-                return Poll::Ready(Ok(PutPermit { queue }));
+            match inner.hold_slot(queue.cap) {
+                Ok(()) => return Poll::Ready(Ok(PutPermit { queue })),
+                Err(TryPutError::Shutdown(())) => return Poll::Ready(Err(ShutdownError)),
+                Err(TryPutError::Full(())) => {}
             }
             let key = inner
                 .lists()

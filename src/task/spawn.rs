@@ -346,13 +346,9 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let shared = Arc::new(Shared::new());
-    spawner.spawn_local_boxed(Box::pin(Task {
-        stage: Stage::Running { future },
-        shared: Arc::clone(&shared),
-        guard: Some(()),
-    }));
-    JoinHandle { shared }
+    let (handle, task) = new_task(future, ());
+    spawner.spawn_local_boxed(Box::pin(task));
+    handle
 }
 
 /// A task not handed to an executor yet, and its handle.
@@ -372,12 +368,18 @@ where
     F::Output: Send + 'static,
     G: Send + 'static,
 {
+    let (handle, task) = new_task(future, guard);
+    (handle, Box::pin(task))
+}
+
+/// A task and its handle, `Send` or not as `future` and `guard` are.
+fn new_task<F: Future, G>(future: F, guard: G) -> (JoinHandle<F::Output>, Task<F, G>) {
     let shared = Arc::new(Shared::new());
-    let task = Box::pin(Task {
+    let task = Task {
         stage: Stage::Running { future },
         shared: Arc::clone(&shared),
         guard: Some(guard),
-    });
+    };
     (JoinHandle { shared }, task)
 }
 
