@@ -1,7 +1,8 @@
 //! `CancellationToken`: cancel vs a waiter's registration, vs `child_token`, vs a
 //! child's last drop and vs clones; `JoinHandle`: the task's completion vs `abort`
 //! vs `on_complete` vs the handle's drop; `BackgroundTasks`: a task leaving vs
-//! `join` vs `cancel_all`; `TaskSet`: a wake from another thread vs `join_next`.
+//! `join` vs `cancel_all`; `TaskSet`: a wake from another thread vs `join_next`
+//! and vs `try_join_next`.
 //!
 //! Tasks are spawned on a spawner that only stores the boxed task; the model then
 //! drives it with `block_on` on a loom thread of its own, so the executor is part of
@@ -467,6 +468,31 @@ fn task_set_wake_vs_join_next() {
                 set.push(gate.opened());
                 let opener = thread::spawn(move || gate.open());
                 assert_eq!(block_on(set.join_next()), Some(()));
+                assert!(set.is_empty());
+                opener.join().unwrap();
+            })
+        };
+    });
+}
+
+/// `try_join_next` (which registers no owner) races a wake from another thread:
+/// it returns the output if the wake came first, `None` otherwise. Either way the
+/// wake is not lost: a `join_next` afterwards returns what `try_join_next` did not.
+#[test]
+fn task_set_try_join_next_vs_wake() {
+    model(|| {
+        // SAFETY: the closure joins the thread it gives the reference to.
+        unsafe {
+            with_static(Bell::new(), |gate| {
+                let mut set = TaskSet::new();
+                set.push(gate.opened());
+                let opener = thread::spawn(move || gate.open());
+                let early = set.try_join_next();
+                let late = block_on(set.join_next());
+                assert!(
+                    matches!((early, late), (Some(()), None) | (None, Some(()))),
+                    "one output, once: {early:?} then {late:?}"
+                );
                 assert!(set.is_empty());
                 opener.join().unwrap();
             })

@@ -19,7 +19,7 @@ mod common;
 
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Mutex, Semaphore};
-use common::{Rng, on_two_workers};
+use common::{Rng, join_tasks, on_two_workers};
 
 const TASKS: u64 = 8;
 const ROUNDS: u64 = 300;
@@ -64,85 +64,94 @@ impl Patience {
     }
 }
 
+/// How many waits completed and how many were given up, over every task.
+#[derive(Default)]
+struct Tally {
+    got: AtomicU64,
+    gave_up: AtomicU64,
+}
+
+impl Tally {
+    /// Counts `outcome` and passes it on.
+    fn count<T>(&self, outcome: Option<T>) -> Option<T> {
+        let counter = if outcome.is_some() {
+            &self.got
+        } else {
+            &self.gave_up
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    /// How many waits completed, once every wait was counted exactly once and
+    /// both outcomes happened.
+    fn check(&self, waits: u64) -> u64 {
+        let got = self.got.load(Ordering::Relaxed);
+        let gave_up = self.gave_up.load(Ordering::Relaxed);
+        assert_eq!(got + gave_up, waits);
+        assert!(
+            got > 0 && gave_up > 0,
+            "both outcomes happened: {got} / {gave_up}"
+        );
+        got
+    }
+}
+
 #[test]
 fn semaphore_acquires_given_up_under_contention_lose_no_permit() {
     let semaphore = Arc::new(Semaphore::new(3));
-    let (got, gave_up) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let tally = Arc::new(Tally::default());
     on_two_workers(async {
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
-                let (semaphore, got, gave_up) = (semaphore.clone(), got.clone(), gave_up.clone());
+                let (semaphore, tally) = (semaphore.clone(), tally.clone());
                 tokio::spawn(async move {
                     let mut patience = Patience::new(task);
                     for round in 0..ROUNDS {
                         let n = 1 + (round + task) as usize % 2;
-                        match patience.wait(semaphore.acquire_many(n)).await {
-                            Some(guard) => {
-                                assert_eq!(guard.permits(), n);
-                                got.fetch_add(1, Ordering::Relaxed);
-                                tokio::task::yield_now().await;
-                            }
-                            None => {
-                                gave_up.fetch_add(1, Ordering::Relaxed);
-                            }
+                        if let Some(guard) =
+                            tally.count(patience.wait(semaphore.acquire_many(n)).await)
+                        {
+                            assert_eq!(guard.permits(), n);
+                            tokio::task::yield_now().await;
                         }
                     }
                 })
             })
             .collect();
-        for task in tasks {
-            task.await.expect("no task panics");
-        }
+        join_tasks(tasks).await;
         assert_eq!(semaphore.available_permits(), 3, "every permit is back");
         let all = semaphore.acquire_many(3).await;
         assert_eq!(all.permits(), 3);
     });
-    let (got, gave_up) = (got.load(Ordering::Relaxed), gave_up.load(Ordering::Relaxed));
-    assert_eq!(got + gave_up, TASKS * ROUNDS);
-    assert!(
-        got > 0 && gave_up > 0,
-        "both outcomes happened: {got} / {gave_up}"
-    );
+    tally.check(TASKS * ROUNDS);
 }
 
 #[test]
 fn mutex_locks_given_up_under_contention_release_the_lock_and_count_right() {
     let mutex = Arc::new(Mutex::new(0_u64));
-    let (got, gave_up) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let tally = Arc::new(Tally::default());
     on_two_workers(async {
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
-                let (mutex, got, gave_up) = (mutex.clone(), got.clone(), gave_up.clone());
+                let (mutex, tally) = (mutex.clone(), tally.clone());
                 tokio::spawn(async move {
                     let mut patience = Patience::new(task);
                     for _ in 0..ROUNDS {
-                        match patience.wait(mutex.lock()).await {
-                            Some(mut guard) => {
-                                let seen = *guard;
-                                tokio::task::yield_now().await; // held across a yield
-                                *guard = seen + 1;
-                                got.fetch_add(1, Ordering::Relaxed);
-                            }
-                            None => {
-                                gave_up.fetch_add(1, Ordering::Relaxed);
-                            }
+                        if let Some(mut guard) = tally.count(patience.wait(mutex.lock()).await) {
+                            let seen = *guard;
+                            tokio::task::yield_now().await; // held across a yield
+                            *guard = seen + 1;
                         }
                     }
                 })
             })
             .collect();
-        for task in tasks {
-            task.await.expect("no task panics");
-        }
+        join_tasks(tasks).await;
         assert!(!mutex.is_locked(), "the lock is free");
-        assert_eq!(*mutex.lock().await, got.load(Ordering::Relaxed));
     });
-    let (got, gave_up) = (got.load(Ordering::Relaxed), gave_up.load(Ordering::Relaxed));
-    assert_eq!(got + gave_up, TASKS * ROUNDS);
-    assert!(
-        got > 0 && gave_up > 0,
-        "both outcomes happened: {got} / {gave_up}"
-    );
+    let got = tally.check(TASKS * ROUNDS);
+    assert_eq!(*mutex.try_lock().expect("the lock is free"), got);
 }
 
 /// A queue item that records its id when dropped.
@@ -226,13 +235,9 @@ fn queue_puts_and_gets_given_up_under_contention_lose_and_duplicate_nothing() {
                 })
             })
             .collect();
-        for producer in producers {
-            producer.await.expect("no producer panics");
-        }
+        join_tasks(producers).await;
         queue.shutdown();
-        for consumer in consumers {
-            consumer.await.expect("no consumer panics");
-        }
+        join_tasks(consumers).await;
     });
     let put: HashSet<u64> = put.lock().unwrap().iter().copied().collect();
     let received = received.lock().unwrap().clone();

@@ -1838,16 +1838,12 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                 let queued: Vec<_> = std::iter::from_fn(|| m.pop_raw())
                     .map(|j| key_id(&j))
                     .collect();
+                m.unfinished -= handed.len() + queued.len();
                 let (got_handed, got_queued) = got.split_at(handed.len().min(got.len()));
                 let mut got_handed = got_handed.to_vec();
                 got_handed.sort_unstable();
                 handed.sort_unstable();
-                assert_eq!(
-                    (got_handed, got_queued),
-                    (handed.clone(), &queued[..]),
-                    "{at}"
-                );
-                m.unfinished -= handed.len() + queued.len();
+                assert_eq!((got_handed, got_queued), (handed, &queued[..]), "{at}");
                 m.shutdown();
             }
             Op::TryReserve => match q.try_reserve() {

@@ -12,7 +12,7 @@ mod common;
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Barrier, Event, Mutex, RwLock, RwLockUpgradableReadGuard, Semaphore};
 use async_patterns::task::CancellationToken;
-use common::on_two_workers;
+use common::{join_tasks, on_two_workers};
 
 /// The shared state of [`pipeline_of_queue_semaphore_mutex_and_barrier`].
 struct Pipeline {
@@ -117,18 +117,14 @@ fn pipeline_of_queue_semaphore_mutex_and_barrier() {
             }));
         }
         // Every item put and processed, then the workers are let go.
-        for producer in producers {
-            producer.await.expect("no producer panics");
-        }
+        join_tasks(producers).await;
         tokio::task::spawn_blocking(move || thread_producer.join())
             .await
             .expect("joined")
             .expect("the thread producer");
         p.queue.join().await;
         p.queue.shutdown();
-        for worker in workers {
-            worker.await.expect("no worker panics");
-        }
+        join_tasks(workers).await;
     });
     thread_worker.join().expect("the thread worker");
 
@@ -201,9 +197,7 @@ fn rwlock_readers_never_see_a_half_written_pair() {
                 }
             }));
         }
-        for writer in writers {
-            writer.await.expect("no writer panics");
-        }
+        join_tasks(writers).await;
         let lock2 = Arc::clone(&lock);
         tokio::task::spawn_blocking(move || {
             thread_writer.join().expect("the thread writer");
@@ -212,9 +206,7 @@ fn rwlock_readers_never_see_a_half_written_pair() {
         .await
         .expect("joined");
         stop.set();
-        for reader in readers {
-            reader.await.expect("no reader panics");
-        }
+        join_tasks(readers).await;
     });
     thread_reader.join().expect("the thread reader");
     assert_eq!(*lock.try_read().expect("free"), (3 * WRITES, 3 * WRITES));
@@ -261,9 +253,7 @@ fn events_and_tokens_wake_every_waiter_on_tasks_and_threads_round_after_round() 
             };
             parent.cancel();
             setter.await.expect("set");
-            for task in tasks {
-                task.await.expect("no task panics");
-            }
+            join_tasks(tasks).await;
         });
         for thread in threads {
             thread.join().expect("a waiting thread");

@@ -172,6 +172,15 @@ pub fn on_two_workers(scenario: impl Future<Output = ()>) {
         });
 }
 
+/// Waits for every task, failing the test if one of them panicked.
+pub async fn join_tasks<T>(tasks: impl IntoIterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut outputs = Vec::new();
+    for task in tasks {
+        outputs.push(task.await.expect("no task panics"));
+    }
+    outputs
+}
+
 /// A small deterministic generator (xorshift) for the random scenarios.
 pub struct Rng(pub u64);
 
