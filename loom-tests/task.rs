@@ -454,40 +454,22 @@ fn background_cancel_all_vs_finish_vs_join() {
 // TaskSet
 // ---------------------------------------------------------------------------
 
-/// A future of the set waits at a gate that another thread opens: the wake (its
-/// slot's waker) may come before the future's poll, during it, between the poll
-/// and the owner's registration, or after: `join_next` under `block_on` completes
-/// in every case (the slot is queued again, and the owner is woken or finds it).
-#[test]
-fn task_set_wake_vs_join_next() {
-    model(|| {
+/// A future of the set waits at a gate that another thread opens. With
+/// `try_first`, the owner first calls `try_join_next` (which registers no owner):
+/// it returns the output if the wake came first, `None` otherwise. Then
+/// `join_next` under `block_on` returns what is left: the wake (its slot's waker)
+/// may come before the future's poll, during it, between the poll and the owner's
+/// registration, or after, and is never lost (the slot is queued again, and the
+/// owner is woken or finds it). One output, once.
+fn one_wake_vs_owner(try_first: bool) {
+    model(move || {
         // SAFETY: the closure joins the thread it gives the reference to.
         unsafe {
             with_static(Bell::new(), |gate| {
                 let mut set = TaskSet::new();
                 set.push(gate.opened());
                 let opener = thread::spawn(move || gate.open());
-                assert_eq!(block_on(set.join_next()), Some(()));
-                assert!(set.is_empty());
-                opener.join().unwrap();
-            })
-        };
-    });
-}
-
-/// `try_join_next` (which registers no owner) races a wake from another thread:
-/// it returns the output if the wake came first, `None` otherwise. Either way the
-/// wake is not lost: a `join_next` afterwards returns what `try_join_next` did not.
-#[test]
-fn task_set_try_join_next_vs_wake() {
-    model(|| {
-        // SAFETY: the closure joins the thread it gives the reference to.
-        unsafe {
-            with_static(Bell::new(), |gate| {
-                let mut set = TaskSet::new();
-                set.push(gate.opened());
-                let opener = thread::spawn(move || gate.open());
-                let early = set.try_join_next();
+                let early = if try_first { set.try_join_next() } else { None };
                 let late = block_on(set.join_next());
                 assert!(
                     matches!((early, late), (Some(()), None) | (None, Some(()))),
@@ -498,6 +480,18 @@ fn task_set_try_join_next_vs_wake() {
             })
         };
     });
+}
+
+/// [`one_wake_vs_owner`] with `join_next` alone.
+#[test]
+fn task_set_wake_vs_join_next() {
+    one_wake_vs_owner(false);
+}
+
+/// [`one_wake_vs_owner`] with `try_join_next` first.
+#[test]
+fn task_set_try_join_next_vs_wake() {
+    one_wake_vs_owner(true);
 }
 
 /// Two futures of the set, each at its own gate, opened one after the other from
