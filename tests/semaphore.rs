@@ -215,6 +215,21 @@ fn acquire_many_past_the_maximum_panics() {
 }
 
 #[test]
+fn try_acquire_many_past_the_maximum_takes_nothing() {
+    let s = Arc::new(Semaphore::new(3));
+    for n in [
+        Semaphore::MAX_PERMITS + 1,
+        1 << (usize::BITS - 1),
+        usize::MAX,
+    ] {
+        assert!(s.try_acquire_many(n).is_none(), "n = {n:#x}");
+        assert!(s.try_acquire_many_arc(n).is_none(), "n = {n:#x}");
+        assert_eq!(s.available_permits(), 3, "n = {n:#x}");
+    }
+    assert_eq!(s.try_acquire_many(3).map(|g| g.permits()), Some(3));
+}
+
+#[test]
 fn add_permits_past_the_maximum_with_waiters_panics() {
     let s = Semaphore::new(0);
     let w = pending(s.acquire());

@@ -183,7 +183,8 @@ impl Semaphore {
         self.try_acquire_many(1)
     }
 
-    /// Takes `n` permits at once if they are free and nobody is queued.
+    /// Takes `n` permits at once if they are free and nobody is queued. An `n`
+    /// above [`MAX_PERMITS`](Self::MAX_PERMITS) is never free: `None`.
     ///
     /// ```
     /// use async_patterns::sync::Semaphore;
@@ -296,6 +297,10 @@ impl Semaphore {
     /// Takes `n` permits if they are free and nobody is queued.
     #[inline]
     fn try_take(&self, n: usize) -> bool {
+        if n > Self::MAX_PERMITS {
+            // Never free; and `n << SHIFT` below would drop `n`'s top bit.
+            return false;
+        }
         let need = n << SHIFT;
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
