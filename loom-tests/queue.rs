@@ -1,6 +1,6 @@
 //! `Queue`: put vs get on a capacity-1 queue, shutdown vs waiting puts and gets,
 //! cancelled gets and puts passing their wake-up on, a cancelled get holding an
-//! item vs `shutdown_now`, `task_done` vs `join`, and
+//! item vs `shutdown_now`, a waiting stream vs a get, `task_done` vs `join`, and
 //! reserve vs shutdown.
 //!
 //! Every model checks that no item is lost or duplicated (items in = items out +
@@ -349,6 +349,32 @@ fn cancelled_receiver_stream_passes_item_on() {
         block_on(tx.send(7)).expect("a receiver is left");
         dropper.join().unwrap();
         assert_eq!(receiver.join().unwrap(), Some(7));
+    });
+}
+
+/// A waiting `Receiver` stream races a `recv` on another receiver for the two
+/// items a sender sends: the stream is woken, not handed an item, so either may
+/// take either item; a stream woken for an item the `recv` took first waits
+/// again and is woken by the next send. Each side gets one item, once, and
+/// neither hangs.
+#[test]
+fn stream_vs_recv_for_two_sends() {
+    model(|| {
+        let (tx, mut stream) = Queue::unbounded().split();
+        let other = stream.clone();
+        assert!(poll_next_once(&mut stream).is_pending());
+
+        let getter = thread::spawn(move || block_on(other.recv()));
+        let sender = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            tx
+        });
+        let from_stream = next(&mut stream).expect("not shut down");
+        let from_get = getter.join().unwrap().expect("not shut down");
+        assert_eq!(sorted(vec![from_stream, from_get]), [1, 2]);
+        let _tx = sender.join().unwrap();
+        assert_eq!(stream.try_recv(), Err(TryGetError::Empty));
     });
 }
 

@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 use async_patterns::queue::{
-    Get, Join, Put, PutError, PutPermit, Queue, Reserve, ShutdownError, TaskDoneError, TryGetError,
-    TryPutError,
+    Get, Join, Put, PutError, PutPermit, Queue, QueueStream, Reserve, ShutdownError, TaskDoneError,
+    TryGetError, TryPutError,
 };
 use common::{Task, drop_at_pending, now, pending, within_a_minute};
 use futures::StreamExt;
+use futures::stream::StreamFuture;
 use proptest::prelude::*;
 
 /// Items per producer in the threaded tests (fewer under miri, which is slow).
@@ -972,33 +973,73 @@ fn a_get_dropped_with_its_item_and_no_getter_left_puts_it_back_in_front() {
 }
 
 #[test]
-fn a_notified_stream_dropped_passes_the_item_on() {
+fn a_notified_stream_dropped_passes_the_wake_up_on() {
     let q = Queue::unbounded();
-    let stream = pending(q.stream().into_future());
-    let mut get = pending(q.get());
+    let first = pending(q.stream().into_future());
+    let mut second = pending(q.stream().into_future());
     q.try_put(1).unwrap();
-    assert!(stream.is_woken() && !get.is_woken());
-    drop(stream);
-    assert!(get.is_woken());
-    assert_eq!(get.assert_ready(), Ok(1));
+    assert!(
+        first.is_woken() && !second.is_woken(),
+        "one item, one wake-up"
+    );
+    assert_eq!(q.len(), 1, "a stream is woken, not handed the item");
+    drop(first);
+    assert_eq!(second.wakes(), 1, "the wake-up passes to the next stream");
+    assert_eq!(second.assert_ready().0, Some(1));
 }
 
 #[test]
-fn a_stream_keeps_its_place_between_items() {
+fn a_stream_left_alone_holds_no_item_back() {
+    // A stream polled once, then neither polled nor dropped (a `next()` that lost
+    // a `select`): the items stay queued, for anyone.
+    let q = Queue::unbounded();
+    let mut stream = q.stream();
+    drop_at_pending(stream.next());
+    q.try_put(1).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.try_get(), Ok(1));
+    q.try_put(2).unwrap();
+    assert_eq!(now(q.get()), Ok(2));
+    // The stream still works.
+    q.try_put(3).unwrap();
+    assert_eq!(now(stream.next()), Some(3));
+
+    // The same for a Receiver: its `recv` is not stuck behind its own stream.
+    let (tx, mut rx) = Queue::unbounded().split();
+    drop_at_pending(rx.next());
+    let mut recv = pending(rx.recv());
+    tx.try_send(4).unwrap();
+    assert_eq!(recv.wakes(), 1);
+    assert_eq!(recv.assert_ready(), Ok(4));
+    tx.try_send(5).unwrap();
+    assert_eq!(rx.try_recv(), Ok(5));
+}
+
+#[test]
+fn a_waiting_get_is_handed_the_item_before_a_waiting_stream_is_woken() {
     let q = Queue::unbounded();
     let mut next = pending(q.stream().into_future());
     let mut get = pending(q.get());
     q.try_put(1).unwrap();
-    let (item, stream) = next.assert_ready();
-    assert_eq!(item, Some(1));
-    // The stream left the line when it took its item; the getter is next.
+    assert!(get.is_woken() && !next.is_woken());
+    assert_eq!(get.assert_ready(), Ok(1));
+    next.assert_pending();
     q.try_put(2).unwrap();
-    assert!(get.is_woken());
-    assert_eq!(get.assert_ready(), Ok(2));
-    let mut next = pending(stream.into_future());
-    q.try_put(3).unwrap();
+    assert_eq!(next.wakes(), 1);
+    assert_eq!(next.assert_ready().0, Some(2));
+}
+
+#[test]
+fn a_woken_stream_beaten_to_its_item_waits_again() {
+    let q = Queue::unbounded();
+    let mut next = pending(q.stream().into_future());
+    q.try_put(1).unwrap();
     assert!(next.is_woken());
-    assert_eq!(next.assert_ready().0, Some(3));
+    assert_eq!(q.try_get(), Ok(1), "somebody faster");
+    next.assert_pending();
+    q.try_put(2).unwrap();
+    assert_eq!(next.wakes(), 2, "woken again for the next item");
+    assert_eq!(next.assert_ready().0, Some(2));
 }
 
 #[test]
@@ -1192,16 +1233,17 @@ fn sender_join_waits_for_receiver_task_done() {
 }
 
 #[test]
-fn a_notified_receiver_stream_dropped_passes_the_item_on() {
+fn a_notified_receiver_stream_dropped_passes_the_wake_up_on() {
     let (tx, rx) = Queue::unbounded().split();
     let rx2 = rx.clone();
     let stream = pending(rx.into_future());
-    let mut get = pending(rx2.recv());
+    let mut other = pending(rx2.into_future());
     tx.try_send(5).unwrap();
-    assert!(stream.is_woken() && !get.is_woken());
+    assert!(stream.is_woken() && !other.is_woken());
     drop(stream); // drops `rx`, not the last receiver
-    assert!(get.is_woken(), "the item passes to the other receiver");
-    assert_eq!(get.assert_ready(), Ok(5));
+    assert!(other.is_woken(), "the wake-up passes to the other receiver");
+    let (item, _rx2) = other.assert_ready();
+    assert_eq!(item, Some(5));
     assert!(!tx.queue().is_shutdown());
 }
 
@@ -1461,6 +1503,8 @@ enum Op {
     PollAll,
     /// `try_reserve`; keep the permit.
     TryReserve,
+    /// Poll a new stream's `next` once; keep it if pending.
+    Stream,
 }
 
 /// A reference queue: what the queue should contain (a `VecDeque` popped per
@@ -1469,7 +1513,11 @@ enum Op {
 /// follows the documented hand-over rules: a put finding a getter in line gives
 /// it the item; a freed slot serves the first putter in line (its item is queued
 /// for it, or a reserve gets the slot); a getter dropped holding an item gives it
-/// to the next getter in line, or back to the front of the queue.
+/// to the next getter in line, or back to the front of the queue. Streams wait in
+/// a line of their own and are never given an item: a put that finds no getter
+/// queues its item and wakes the first stream in line; a stream takes a queued
+/// item whenever it is polled; a woken stream dropped while items are queued
+/// wakes the next stream in line.
 struct Model {
     order: Order,
     cap: Option<usize>,
@@ -1480,6 +1528,8 @@ struct Model {
     shutdown: bool,
     /// Getters in line, by waiter id.
     getters: VecDeque<u32>,
+    /// Streams in line, by waiter id.
+    streams: VecDeque<u32>,
     /// Putters in line: waiter id, and the item (`None`: a reserve).
     putters: VecDeque<(u32, Option<Job>)>,
     /// What the waiters taken out of line were given, by waiter id.
@@ -1494,6 +1544,8 @@ enum Given {
     Served,
     /// Woken by a shutdown.
     Shutdown,
+    /// A stream: woken for a queued item.
+    Woken,
 }
 
 impl Model {
@@ -1510,13 +1562,22 @@ impl Model {
     fn deliver(&mut self, job: Job, front: bool) {
         if let Some(g) = self.getters.pop_front() {
             self.given.insert(g, Given::Item(job));
-        } else if !front {
+            return;
+        }
+        if !front {
             self.items.push_back(job);
         } else {
             match self.order {
                 Order::Fifo | Order::Priority => self.items.push_front(job),
                 Order::Lifo => self.items.push_back(job),
             }
+        }
+        self.wake_stream();
+    }
+
+    fn wake_stream(&mut self) {
+        if let Some(s) = self.streams.pop_front() {
+            self.given.insert(s, Given::Woken);
         }
     }
 
@@ -1558,6 +1619,9 @@ impl Model {
         for g in std::mem::take(&mut self.getters) {
             self.given.insert(g, Given::Shutdown);
         }
+        for s in std::mem::take(&mut self.streams) {
+            self.given.insert(s, Given::Shutdown);
+        }
         for (p, _) in std::mem::take(&mut self.putters) {
             self.given.insert(p, Given::Shutdown);
         }
@@ -1567,12 +1631,16 @@ impl Model {
     fn drop_waiter(&mut self, w: &Waiting<'_>) {
         let id = w.id;
         self.getters.retain(|&g| g != id);
+        self.streams.retain(|&s| s != id);
         self.putters.retain(|&(p, _)| p != id);
         match (self.given.remove(&id), &w.fut) {
             (Some(Given::Item(job)), _) => self.deliver(job, true),
             (Some(Given::Served), Fut::Reserve(_)) => {
                 self.reserved -= 1;
                 self.refill();
+            }
+            (Some(Given::Woken | Given::Shutdown), Fut::Stream(_)) if !self.items.is_empty() => {
+                self.wake_stream();
             }
             _ => {}
         }
@@ -1585,6 +1653,7 @@ enum Fut<'q> {
     Reserve(Task<Reserve<'q, Job>>),
     Get(Task<Get<'q, Job>>),
     Join(Task<Join<'q, Job>>),
+    Stream(Task<StreamFuture<QueueStream<'q, Job>>>),
 }
 
 /// A pending future, its waiter id in the model, and its wake count when it was
@@ -1605,6 +1674,7 @@ impl Waiting<'_> {
             Fut::Reserve(t) => t.wakes(),
             Fut::Get(t) => t.wakes(),
             Fut::Join(t) => t.wakes(),
+            Fut::Stream(t) => t.wakes(),
         }
     }
 
@@ -1731,6 +1801,28 @@ fn poll_waiting<'q>(
             assert_eq!(poll, expected, "{at}: get");
             poll.is_ready()
         }
+        Fut::Stream(t) => {
+            // Takes a queued item whenever polled, in line or not.
+            let poll = t.poll().map(|(item, _)| item.map(|j| key_id(&j)));
+            let expected = match m.pop() {
+                Some(job) => {
+                    m.streams.retain(|&s| s != id);
+                    Poll::Ready(Some(key_id(&job)))
+                }
+                None if m.shutdown => {
+                    m.streams.retain(|&s| s != id);
+                    Poll::Ready(None)
+                }
+                None => {
+                    if !in_line {
+                        m.streams.push_back(id);
+                    }
+                    Poll::Pending
+                }
+            };
+            assert_eq!(poll, expected, "{at}: stream");
+            poll.is_ready()
+        }
         Fut::Join(t) => {
             let ready = t.poll().is_ready();
             // A join completes at its first poll if nothing is unfinished, later
@@ -1762,6 +1854,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         taken: 0,
         shutdown: false,
         getters: VecDeque::new(),
+        streams: VecDeque::new(),
         putters: VecDeque::new(),
         given: HashMap::new(),
     };
@@ -1872,7 +1965,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                     m.refill();
                 }
             }
-            Op::Reserve | Op::Put(_) | Op::Get | Op::Join => {
+            Op::Reserve | Op::Put(_) | Op::Get | Op::Join | Op::Stream => {
                 let fut = match *op {
                     Op::Reserve => Fut::Reserve(Task::new(q.reserve())),
                     Op::Put(key) => {
@@ -1880,6 +1973,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                         Fut::Put(Task::new(q.put(j)), j)
                     }
                     Op::Get => Fut::Get(Task::new(q.get())),
+                    Op::Stream => Fut::Stream(Task::new(q.stream().into_future())),
                     _ => Fut::Join(Task::new(q.join())),
                 };
                 next_waiter += 1;
@@ -1976,9 +2070,9 @@ fn check_state(q: &Queue<Job>, m: &Model, waiting: &[Waiting<'_>], at: &At<'_>) 
 fn op() -> impl Strategy<Value = Op> {
     // Weights: try_put 5, try_get 4, task_done 3, shutdown 1, shutdown_now 1,
     // reserve 2, permit put 2, permit drop 1, put 3, get 3, join 1, drop 2, poll 4,
-    // try_reserve 1.
-    const WEIGHTS: [u8; 14] = [5, 4, 3, 1, 1, 2, 2, 1, 3, 3, 1, 2, 4, 1];
-    const TOTAL: u8 = 33;
+    // try_reserve 1, stream 2.
+    const WEIGHTS: [u8; 15] = [5, 4, 3, 1, 1, 2, 2, 1, 3, 3, 1, 2, 4, 1, 2];
+    const TOTAL: u8 = 35;
     const _: () = {
         let (mut sum, mut kind) = (0, 0);
         while kind < WEIGHTS.len() {
@@ -2008,7 +2102,8 @@ fn op() -> impl Strategy<Value = Op> {
             10 => Op::Join,
             11 => Op::DropWaiting(i),
             12 => Op::PollAll,
-            _ => Op::TryReserve,
+            13 => Op::TryReserve,
+            _ => Op::Stream,
         }
     })
 }

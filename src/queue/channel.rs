@@ -134,6 +134,13 @@ impl<T> fmt::Debug for Sender<T> {
 /// of the items that ends once the queue is shut down and drained. Cloning makes
 /// another receiver (each item goes to one of them); when the last one is dropped,
 /// sends fail with their item handed back and the queued items are dropped.
+///
+/// # Cancel safety
+///
+/// As a stream, as [`QueueStream`](super::QueueStream): dropping a `next()` on
+/// it, or not polling it again, never loses or holds back an item, so a
+/// [`recv`](Self::recv) or [`try_recv`](Self::try_recv) on the same receiver
+/// afterwards sees every item sent since.
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     /// The stream's place among the waiting getters.
@@ -194,10 +201,7 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.chan
-            .queue
-            .poll_get(&mut this.key, cx.waker())
-            .map(Result::ok)
+        this.chan.queue.poll_stream(&mut this.key, cx.waker())
     }
 }
 
@@ -214,7 +218,7 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.chan.queue.cancel_get(key);
+            self.chan.queue.cancel_stream(key);
         }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Nobody can receive any more: fail the sends (they keep their items)

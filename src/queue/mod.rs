@@ -59,6 +59,10 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// given back by several dropped gets come out before the queued ones, but not
 /// necessarily in the order they were put. [`shutdown_now`](Self::shutdown_now)
 /// takes such items back from gets that have not run yet and returns them.
+/// Streams ([`stream`](Self::stream), a [`Receiver`]) are never handed an item,
+/// since one may stop being polled while it lives on: a put that finds no get
+/// waiting queues its item and wakes the first waiting stream, which takes a
+/// queued item when it is polled.
 ///
 /// # Memory
 ///
@@ -135,9 +139,15 @@ struct Inner<T> {
 /// does): a put finding a getter waiting gives it the item, and a get freeing a
 /// slot moves the first waiting put's item in, so the woken task finds its work
 /// done instead of competing for the lock and the item again.
+///
+/// Streams wait apart and are never handed an item: a stream lives on between
+/// polls, and one that is not polled again would hold its item back from every
+/// other getter. A put that finds no get waiting queues its item and wakes the
+/// first waiting stream, which takes whatever is queued when it is polled.
 struct Lists<T> {
     /// `Some(item)` once a put handed the getter its item.
     getters: WaitQueue<Option<T>>,
+    streams: WaitQueue,
     putters: WaitQueue<PutWait<T>>,
     joiners: WaitQueue,
 }
@@ -146,6 +156,7 @@ impl<T> Default for Lists<T> {
     fn default() -> Self {
         Self {
             getters: WaitQueue::new(),
+            streams: WaitQueue::new(),
             putters: WaitQueue::new(),
             joiners: WaitQueue::new(),
         }
@@ -200,9 +211,9 @@ impl<T> Inner<T> {
         self.deliver(item, false, wakes);
     }
 
-    /// Hands `item` (counted) to the first waiting getter, or queues it (at the
-    /// front, for an item a getter gave back). A handed item has left the queue: it
-    /// takes no room.
+    /// Hands `item` (counted) to the first waiting get, or queues it (at the
+    /// front, for an item a getter gave back) and wakes the first waiting stream. A
+    /// handed item has left the queue: it takes no room.
     #[inline]
     fn deliver(&mut self, item: T, front: bool, wakes: &mut WakeList) {
         if let Some(lists) = &mut self.lists {
@@ -210,6 +221,9 @@ impl<T> Inner<T> {
                 *lists.getters.data_mut(key) = Some(item);
                 wakes.push(lists.getters.notify(key));
                 return;
+            }
+            if let Some(waker) = lists.streams.notify_front() {
+                wakes.push(Some(waker));
             }
         }
         if front {
@@ -277,6 +291,9 @@ impl<T> Inner<T> {
             return;
         };
         while let Some(waker) = lists.getters.notify_front() {
+            wakes.push(Some(waker));
+        }
+        while let Some(waker) = lists.streams.notify_front() {
             wakes.push(Some(waker));
         }
         while let Some(waker) = lists.putters.notify_front() {
@@ -803,6 +820,47 @@ impl<T> Queue<T> {
             }
         });
     }
+
+    /// One poll of a stream (`key`: its place among the waiting streams). Unlike
+    /// a get it is handed nothing: it takes a queued item in this poll or waits
+    /// for a put to wake it.
+    fn poll_stream(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Option<T>> {
+        self.with(|inner, wakes| {
+            let item = inner.pop(self.cap, wakes);
+            if item.is_some() || inner.shutdown {
+                if let Some(k) = key.take() {
+                    inner.lists().streams.remove(k);
+                }
+                return Poll::Ready(item);
+            }
+            let streams = &mut inner.lists().streams;
+            match *key {
+                Some(k) if !streams.is_notified(k) => streams.update_waker(k, waker),
+                // Woken, and the item was taken by somebody faster: wait again.
+                Some(k) => {
+                    streams.remove(k);
+                    *key = Some(streams.push_back(waker.clone()));
+                }
+                None => *key = Some(streams.push_back(waker.clone())),
+            }
+            Poll::Pending
+        })
+    }
+
+    /// A waiting stream dropped: if a put woke it for an item that is still
+    /// queued, the next waiting stream is woken instead.
+    #[cold]
+    fn cancel_stream(&self, k: usize) {
+        self.with(|inner, wakes| {
+            let has_items = inner.items.len() > 0;
+            let streams = &mut inner.lists().streams;
+            if streams.remove(k) && has_items {
+                if let Some(waker) = streams.notify_front() {
+                    wakes.push(Some(waker));
+                }
+            }
+        });
+    }
 }
 
 impl<T> fmt::Debug for Queue<T> {
@@ -1036,8 +1094,11 @@ impl<T> fmt::Debug for Join<'_, T> {
 ///
 /// # Cancel safety
 ///
-/// Dropping the stream (or not polling it again) never loses an item: an item is
-/// taken only in the poll that returns it.
+/// Dropping the stream, or a `next()` on it, or not polling it again, never loses
+/// or holds back an item: an item is taken only in the poll that returns it.
+/// Meanwhile the items stay queued, for any getter. (A waiting [`get`](Queue::get)
+/// is handed a new item before a waiting stream is woken for it; a stream
+/// dropped after that wake passes it on to the next waiting stream.)
 #[must_use = "streams do nothing unless polled"]
 pub struct QueueStream<'a, T> {
     queue: &'a Queue<T>,
@@ -1049,16 +1110,14 @@ impl<T> Stream for QueueStream<'_, T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.queue
-            .poll_get(&mut this.key, cx.waker())
-            .map(Result::ok)
+        this.queue.poll_stream(&mut this.key, cx.waker())
     }
 }
 
 impl<T> Drop for QueueStream<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.queue.cancel_get(key);
+            self.queue.cancel_stream(key);
         }
     }
 }
