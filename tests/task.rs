@@ -1002,6 +1002,25 @@ fn dropping_the_handle_detaches_the_task() {
 }
 
 #[test]
+fn a_dropped_handle_lets_go_of_the_awaiting_tasks_waker() {
+    let ex = Manual::new();
+    let handle = spawn(&ex, pending::<()>());
+    let (waker, counter) = counting_waker();
+    let mut handle = Box::pin(handle);
+    assert!(
+        handle
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(waker);
+    assert_eq!(Arc::strong_count(&counter), 2, "the task holds the waker");
+    drop(handle); // detached: the task runs on, nobody awaits it
+    assert_eq!(Arc::strong_count(&counter), 1, "released with the handle");
+    assert_eq!(ex.live(), 1, "the task still runs");
+}
+
+#[test]
 fn abort_on_drop_aborts_when_dropped() {
     let ex = Manual::new();
     let drops = Drops::new();

@@ -670,6 +670,18 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Detached: let go of the waker of a task that awaited the handle, which
+        // the task would otherwise keep for as long as it runs. Published: it was
+        // taken then.
+        if !self.shared.finished.load(Ordering::Acquire) {
+            let waker = self.shared.state.with(|state| state.join_waker.take());
+            drop(waker); // outside the lock: a waker's drop may run any code
+        }
+    }
+}
+
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
