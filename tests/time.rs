@@ -425,6 +425,25 @@ fn backoff_exponential_with_other_factors() {
 }
 
 #[test]
+fn backoff_exponential_never_shrinks_a_delay_past_f64_precision() {
+    // 2^53 + 1 ns is not an f64: times 1.0 it rounds down to 2^53.
+    let big = (1u64 << 53) + 1;
+    let nanos = |all: Vec<Duration>| all.iter().map(Duration::as_nanos).collect::<Vec<_>>();
+    let constant = Backoff::exponential(Duration::from_nanos(big))
+        .factor(1.0)
+        .max_delay(Duration::MAX)
+        .max_retries(3);
+    assert_eq!(nanos(delays(constant)), [u128::from(big); 3]);
+    let growing = nanos(delays(
+        Backoff::exponential(Duration::from_nanos(big))
+            .factor(1.000_000_000_000_000_2)
+            .max_delay(Duration::MAX)
+            .max_retries(3),
+    ));
+    assert!(growing.windows(2).all(|w| w[0] < w[1]), "{growing:?}");
+}
+
+#[test]
 fn backoff_exponential_grows_a_delay_of_a_few_nanoseconds() {
     // 1 ns * 1.5 truncates back to 1 ns: the delay grows by 1 ns then.
     let nanos = |all: Vec<Duration>| all.iter().map(Duration::as_nanos).collect::<Vec<_>>();

@@ -153,15 +153,17 @@ impl Full {
             Kind::Constant => {}
             Kind::Exponential => {
                 // Once at the cap it stays there (`as` saturates at `u64::MAX`). A
-                // factor above 1.0 grows a delay by 1 ns at least, so that a tiny
-                // delay does not stay put when the product truncates back to it.
+                // delay never shrinks (above 2^53 ns the `f64` product rounds, down
+                // too), and a factor above 1.0 grows it by 1 ns at least, so that a
+                // tiny delay does not stay put when the product truncates back to it.
                 if delay < self.max_delay {
                     let grown = (delay as f64 * self.factor) as u64;
-                    self.next = if self.factor > 1.0 && delay > 0 {
-                        grown.max(delay + 1)
+                    let least = if self.factor > 1.0 && delay > 0 {
+                        delay + 1
                     } else {
-                        grown
+                        delay
                     };
+                    self.next = grown.max(least);
                 }
             }
             Kind::Fibonacci => {
