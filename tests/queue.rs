@@ -15,7 +15,9 @@ use async_patterns::queue::{
     Get, Join, Put, PutError, PutPermit, Queue, QueueStream, Reserve, ShutdownError, TaskDoneError,
     TryGetError, TryPutError,
 };
-use common::{Task, drop_at_pending, now, pending, within_a_minute};
+use common::{
+    Task, drop_at_pending, drop_at_pending_releasing_waker, now, pending, within_a_minute,
+};
 use futures::StreamExt;
 use futures::stream::StreamFuture;
 use proptest::prelude::*;
@@ -861,7 +863,7 @@ fn dropped_waits_hold_nothing() {
     drop_at_pending(q.get());
     drop_at_pending(q.stream().into_future());
     q.try_put(5).unwrap();
-    drop_at_pending(q.join());
+    drop_at_pending_releasing_waker(q.join(), 1);
     assert_eq!(q.try_get(), Ok(5), "a dropped get never took the item");
     q.task_done().unwrap();
     check_fully_usable(&q, 3);

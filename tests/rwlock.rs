@@ -201,6 +201,25 @@ fn dropped_upgrade_releases_the_lock() {
 }
 
 #[test]
+fn upgrade_woken_then_dropped_before_it_runs_releases_the_lock() {
+    let l = RwLock::new(0);
+    let up = l.try_upgradable_read().unwrap();
+    let r = l.try_read().unwrap();
+    let upgrade = pending(RwLockUpgradableReadGuard::upgrade(up));
+    let mut late_reader = pending(l.read());
+    drop(r); // the last reader: the upgrade may go
+    assert!(upgrade.is_woken());
+    assert!(!late_reader.is_woken(), "the upgrade is in the way");
+    drop(upgrade); // before it ran
+    assert!(late_reader.is_woken(), "the reader waiting behind it is let in");
+    drop(late_reader.assert_ready());
+    assert!(
+        l.try_write().is_some(),
+        "the upgrade's drop released everything"
+    );
+}
+
+#[test]
 fn dropped_upgrade_arc_releases_the_lock() {
     let l = Arc::new(RwLock::new(0));
     let up = l.try_upgradable_read_arc().unwrap();

@@ -26,8 +26,8 @@ use async_patterns::task::{
     BackgroundTasks, CancellationToken, JoinError, JoinHandle, TaskSet, shield, spawn, spawn_local,
 };
 use common::{
-    BoxedUnit, Drops, Manual, Rng, Task, counting_waker, drop_at_pending, now,
-    pending as pending_at, within_a_minute, yield_now,
+    BoxedUnit, DropMark, Drops, Manual, Rng, Task, counting_waker, drop_at_pending,
+    drop_at_pending_releasing_waker, now, pending as pending_at, within_a_minute, yield_now,
 };
 use futures_lite::future::block_on;
 
@@ -339,6 +339,28 @@ fn run_until_cancelled_gives_none_and_drops_the_future_when_cancelled() {
     }));
     assert_eq!(out, (None, ()));
     assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn run_until_cancelled_dropped_while_pending_drops_the_future_and_leaves_the_token() {
+    let token = CancellationToken::new();
+    let drops = Drops::new();
+    let waiting = |mark: DropMark| async move {
+        let _mark = mark;
+        pending::<u8>().await
+    };
+    drop_at_pending_releasing_waker(token.run_until_cancelled(waiting(drops.mark())), 1);
+    assert_eq!(drops.count(), 1, "the future is dropped with it");
+    let owned = token
+        .clone()
+        .run_until_cancelled_owned(waiting(drops.mark()));
+    drop_at_pending_releasing_waker(owned, 1);
+    assert_eq!(drops.count(), 2);
+    // The token works on, its clones too.
+    let mut wait = pending_at(token.cancelled());
+    token.cancel();
+    assert_eq!(wait.wakes(), 1);
+    wait.assert_ready();
 }
 
 #[test]
@@ -1634,6 +1656,23 @@ fn shutdown_cancels_then_waits() {
     ex.run();
     assert_eq!(tasks.len(), 3);
 
+    // Dropped after its first poll: the tasks stay aborted, its wait is gone.
+    drop_at_pending_releasing_waker(tasks.shutdown(), 1);
+    assert_eq!(drops.count(), 0, "aborted, dropped at the next poll");
+    ex.run();
+    assert_eq!(drops.count(), 3, "the abort stands");
+    assert!(tasks.is_empty());
+    now(tasks.join());
+
+    let drops = Drops::new();
+    for _ in 0..3 {
+        let mark = drops.mark();
+        drop(tasks.spawn(async move {
+            let _mark = mark;
+            pending::<u8>().await
+        }));
+    }
+    ex.run();
     let mut shutdown = pending_at(tasks.shutdown());
     assert!(format!("{:?}", shutdown.future()).contains("started: true"));
     assert_eq!(drops.count(), 0, "aborted, dropped at the next poll");
@@ -1650,9 +1689,9 @@ fn a_dropped_join_leaves_the_other_joins_woken() {
     let ex = Manual::new();
     let tasks = BackgroundTasks::new(ex.clone());
     drop(tasks.spawn(after_yields(2, ())));
-    drop_at_pending(tasks.join());
+    drop_at_pending_releasing_waker(tasks.join(), 1);
     let mut join = pending_at(tasks.join());
-    drop_at_pending(tasks.join());
+    drop_at_pending_releasing_waker(tasks.join(), 1);
     let mut other = pending_at(tasks.join());
     ex.run();
     assert!(join.is_woken() && other.is_woken());

@@ -1754,6 +1754,22 @@ fn debounce_dropped_while_waiting_leaves_no_sleep() {
 }
 
 #[test]
+fn debounce_next_dropped_while_waiting_loses_no_item() {
+    // A `next()` dropped mid-wait (as in a `select` whose other branch won): the
+    // stream keeps its pending item and its deadline.
+    let timer = ManualTimer::new();
+    let (input, items) = feed();
+    let mut out = Box::pin(debounce(input, timer.clone(), ms(100)));
+    items.push(1);
+    drop_at_pending(async_patterns::stream::next(&mut out));
+    timer.advance(ms(60));
+    drop_at_pending(async_patterns::stream::next(&mut out));
+    timer.advance(ms(40));
+    assert_eq!(now(async_patterns::stream::next(&mut out)), Some(1));
+    assert_eq!(timer.pending(), 0);
+}
+
+#[test]
 fn debounce_of_a_generated_stream_under_an_executor() {
     within_a_minute(|| {
         use async_patterns::stream::{generate, next};

@@ -98,6 +98,28 @@ pub fn drop_at_pending<F: Future>(future: F) {
     drop(pending(future));
 }
 
+/// [`drop_at_pending`], also checking the waker: while pending, the future's wait
+/// held `held` copies of it; once dropped, none is left anywhere (so nothing can
+/// wake the dropped waiter later, and nothing keeps its task alive).
+#[track_caller]
+pub fn drop_at_pending_releasing_waker<F: Future>(future: F, held: usize) {
+    let task = pending(future);
+    let counter = Arc::clone(&task.counter);
+    // The task's own waker and `counter`, and `task.counter`.
+    assert_eq!(
+        Arc::strong_count(&counter) - 3,
+        held,
+        "copies held while pending"
+    );
+    drop(task);
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "the waker is let go with the future"
+    );
+    assert_eq!(counter.0.load(Ordering::SeqCst), 0, "not woken");
+}
+
 /// Polls a future that must be ready at once.
 #[track_caller]
 pub fn now<F: Future>(future: F) -> F::Output {
