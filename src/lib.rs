@@ -81,7 +81,8 @@
 //! | `tokio` | no | [`task::Spawn`] for `tokio::runtime::Handle`, `time::TokioTimer` |
 //! | `async-io` | no | `time::AsyncIoTimer` (smol, async-std) |
 //!
-//! Without `std` the crate is `#![no_std]` and needs `alloc`:
+//! The crate is `#![no_std]` in every build and always needs `alloc`; the `std`
+//! feature links `std` in for what it adds. Without it,
 //! `cargo build --no-default-features --target thumbv7em-none-eabihf` builds.
 #![no_std]
 #![deny(missing_docs)]

@@ -211,7 +211,10 @@ fn upgrade_woken_then_dropped_before_it_runs_releases_the_lock() {
     assert!(upgrade.is_woken());
     assert!(!late_reader.is_woken(), "the upgrade is in the way");
     drop(upgrade); // before it ran
-    assert!(late_reader.is_woken(), "the reader waiting behind it is let in");
+    assert!(
+        late_reader.is_woken(),
+        "the reader waiting behind it is let in"
+    );
     drop(late_reader.assert_ready());
     assert!(
         l.try_write().is_some(),

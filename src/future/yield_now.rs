@@ -7,6 +7,10 @@ use core::task::{Context, Poll};
 /// Yields to the executor once: the first poll wakes the task and returns
 /// `Pending`, the second returns `Ready` (asyncio's `await asyncio.sleep(0)`).
 ///
+/// # Cancel safety
+///
+/// Dropping the future loses nothing: it holds nothing.
+///
 /// ```
 /// # futures_lite::future::block_on(async {
 /// async_patterns::future::yield_now().await;
@@ -17,6 +21,10 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// Future of [`yield_now`].
+///
+/// # Cancel safety
+///
+/// Dropping it loses nothing: it holds nothing.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct YieldNow {

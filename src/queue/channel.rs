@@ -36,6 +36,10 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// [`Queue::put`]: waits while the queue is full.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Errors
     ///
     /// [`PutError`](super::PutError) with the item if the queue is shut down or every

@@ -202,6 +202,13 @@ where
 
 pin_project! {
     /// Stream of [`generate`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the stream drops the body wherever it stands (its `Drop` cleanup
+    /// runs), and with it every item not yet returned. A `next()` on it that is
+    /// dropped loses nothing: a poll takes an item out of the slot only to return
+    /// it at once, so an item not yet returned stays with the stream.
     #[must_use = "streams do nothing unless polled"]
     pub struct Generate<T, Fut> {
         slot: Arc<Slot<T>>,
@@ -275,6 +282,13 @@ where
 
 pin_project! {
     /// Stream of [`try_generate`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`Generate`]: dropping the stream drops the body wherever it stands,
+    /// and with it every item not yet returned. A `next()` on it that is dropped
+    /// loses nothing: an item or the error is taken out only to be returned at
+    /// once, so what was not returned stays with the stream.
     #[must_use = "streams do nothing unless polled"]
     pub struct TryGenerate<T, E, Fut> {
         slot: Arc<Slot<T>>,

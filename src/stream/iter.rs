@@ -29,6 +29,12 @@ pub fn iter<I: IntoIterator>(iterable: I) -> Iter<I::IntoIter> {
 }
 
 /// Stream of [`iter`].
+///
+/// # Cancel safety
+///
+/// A `next()` on it that is dropped loses nothing: an item is taken from the
+/// iterator only to be returned at once. Dropping the stream drops the iterator
+/// with the items it has not yielded yet.
 #[must_use = "streams do nothing unless polled"]
 pub struct Iter<I> {
     /// `None` once the iterator ended.

@@ -47,22 +47,22 @@ pub use semaphore::{AcquireArc, SemaphoreGuardArc};
 ///
 /// A write guard over `Cell` data must not be sent: it could be downgraded on the
 /// other thread while this one reads.
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>() {}
 /// send::<async_patterns::sync::RwLockWriteGuard<'static, std::cell::Cell<u8>>>();
 /// ```
 /// A `Mutex` of `Rc` is not `Sync`:
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn sync<T: Sync>() {}
 /// sync::<async_patterns::sync::Mutex<std::rc::Rc<u8>>>();
 /// ```
 /// A mutex guard over `Cell` data is not `Sync`:
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn sync<T: Sync>() {}
 /// sync::<async_patterns::sync::MutexGuard<'static, std::cell::Cell<u8>>>();
 /// ```
 /// A read guard over `Cell` data is not `Send`:
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>() {}
 /// send::<async_patterns::sync::RwLockReadGuard<'static, std::cell::Cell<u8>>>();
 /// ```

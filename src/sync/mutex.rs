@@ -390,6 +390,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Like [`lock`](Self::lock), for a mutex in an `Arc`: the guard owns a clone of
     /// the `Arc` and is `'static`, so it can be moved into spawned tasks.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe, as [`lock`](Self::lock).

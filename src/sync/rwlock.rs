@@ -408,6 +408,10 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Waits for the write lock.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `write` gives back what it held so far (its place in
@@ -431,6 +435,9 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Takes the write lock if the lock is entirely free.
+    ///
+    /// Returns `None` when the lock is held, or when it was just released to a
+    /// starving writer or upgradable reader (see [Fairness](RwLock#fairness)).
     ///
     /// ```
     /// use async_patterns::sync::RwLock;
@@ -471,6 +478,10 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Takes an upgradable read lock if no writer or upgradable reader holds it.
+    ///
+    /// Returns `None` when one does (a writer also while it waits for the readers
+    /// to leave), or when the lock was just released to a starving writer or
+    /// upgradable reader (see [Fairness](RwLock#fairness)).
     ///
     /// ```
     /// use async_patterns::sync::RwLock;
@@ -544,6 +555,10 @@ impl<T: ?Sized> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// [`read`](Self::read) for a lock in an `Arc`; the guard is `'static`.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe, as [`read`](Self::read).
@@ -581,6 +596,10 @@ impl<T: ?Sized> RwLock<T> {
 
     /// [`write`](Self::write) for a lock in an `Arc`; the guard is `'static`.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe, as [`write`](Self::write).
@@ -617,6 +636,10 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// [`upgradable_read`](Self::upgradable_read) for a lock in an `Arc`.
+    ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
     ///
     /// # Cancel safety
     ///
@@ -1053,6 +1076,10 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     /// Waits for the readers to leave and turns this into the write lock.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// The guard is moved into the future: dropping the future before it completes
@@ -1162,6 +1189,10 @@ impl<T: ?Sized> RwLockWriteGuardArc<T> {
 #[cfg(target_has_atomic = "ptr")]
 impl<T: ?Sized> RwLockUpgradableReadGuardArc<T> {
     /// [`RwLockUpgradableReadGuard::upgrade`] for the owning guard.
+    ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
     ///
     /// # Cancel safety
     ///

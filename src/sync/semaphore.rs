@@ -150,7 +150,11 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// Panics if the total would exceed [`MAX_PERMITS`](Self::MAX_PERMITS).
+    /// Panics if `n` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS), or if the free
+    /// permits would then exceed it (permits that go to queued waiters are not
+    /// counted). Permits held by guards are not counted either: a guard dropped
+    /// later panics in its `Drop` if giving its permits back would take the free
+    /// permits past `MAX_PERMITS`.
     ///
     /// ```
     /// use async_patterns::sync::Semaphore;
@@ -204,6 +208,10 @@ impl Semaphore {
 
     /// Waits for one permit.
     ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `acquire` leaves the queue, and a permit that was
@@ -231,7 +239,7 @@ impl Semaphore {
     /// # Panics
     ///
     /// Panics if `n` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS) (it could never be
-    /// granted).
+    /// granted). The future panics if polled again after it completed.
     ///
     /// # Cancel safety
     ///
@@ -279,7 +287,8 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// As [`acquire_many`](Self::acquire_many).
+    /// Panics if `n` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS), as
+    /// [`acquire_many`](Self::acquire_many) does.
     ///
     /// ```
     /// use async_patterns::sync::Semaphore;
@@ -454,6 +463,10 @@ impl fmt::Debug for Semaphore {
 impl Semaphore {
     /// [`acquire`](Self::acquire) for a semaphore in an `Arc`; the guard is
     /// `'static`.
+    ///
+    /// # Panics
+    ///
+    /// The future panics if polled again after it completed.
     ///
     /// # Cancel safety
     ///

@@ -38,12 +38,14 @@ const POLL_BUDGET: usize = 32;
 ///
 /// The futures are stored in place, pinned in chunks of 32 entries, and the wakers of a
 /// chunk share one allocation (a waker is a pointer to it tagged with the entry's
-/// place), so `push` allocates once per 32 futures, not per future, and a freed entry
-/// is reused. Polling builds the waker without touching a reference count. This is the
-/// crate's most `unsafe` code; its tests run under Miri and its wake path is a loom
-/// model. A wake takes a short lock (a spin lock, which yields to the OS after a short
-/// spin with `std`): on `no_std`, don't wake a set's futures from an interrupt handler
-/// that may preempt the set's owner on the same core.
+/// place). So `push` allocates only when it opens a new chunk, every 32 futures: two
+/// allocations, the entries and their wakers (the two lists of chunks also grow now
+/// and then). A freed entry is reused. Polling builds the waker without touching a
+/// reference count. This is the crate's most `unsafe` code; its tests run under Miri
+/// and its wake path is a loom model. A wake takes a short lock (a spin lock, which
+/// yields to the OS after a short spin with `std`): on `no_std`, don't wake a set's
+/// futures from an interrupt handler that may preempt the set's owner on the same
+/// core.
 ///
 /// A future that panics while polled leaves the set (the panic goes on to the
 /// caller of `join_next`; the set stays usable and stops counting that future).
@@ -370,6 +372,11 @@ impl<F> TaskSet<F> {
 
     /// Drops every future in the set (their `Drop` runs now, in entry order) and
     /// leaves it empty and reusable.
+    ///
+    /// # Panics
+    ///
+    /// If the `Drop` of a future panics, the panic goes on to the caller; the set
+    /// is left empty and reusable all the same.
     pub fn cancel_all(&mut self) {
         // Every field is reset before a future is dropped, so a `Drop` that panics
         // leaves an empty, usable set. The entries go too: a waker a dropped future
@@ -407,6 +414,12 @@ impl<F> TaskSet<F> {
 
     /// [`join_next`](Self::join_next), with the id [`push`](Self::push) returned for
     /// the future that finished.
+    ///
+    /// # Panics
+    ///
+    /// As for [`join_next`](Self::join_next): if a future of the set panics while
+    /// polled, the panic goes on through this future; the set stops counting that
+    /// future, the others stay.
     ///
     /// # Cancel safety
     ///
@@ -458,6 +471,12 @@ impl<F: Future> TaskSet<F> {
     /// A future that runs every future of the set to its end and returns the
     /// outputs in the order they finished (asyncio's `ALL_COMPLETED`).
     ///
+    /// # Panics
+    ///
+    /// As for [`join_next`](Self::join_next): if a future of the set panics while
+    /// polled, the panic goes on through this future; the set stops counting that
+    /// future, the others stay.
+    ///
     /// # Cancel safety
     ///
     /// Dropping it drops the outputs gathered so far; the futures not finished yet
@@ -471,6 +490,12 @@ impl<F: Future> TaskSet<F> {
 
     /// Polls the futures that woke until one finishes: its id and output.
     /// `Ready(None)` when the set is empty.
+    ///
+    /// # Panics
+    ///
+    /// As for [`join_next`](Self::join_next): if a future of the set panics while
+    /// polled, the panic goes on to the caller; the set stops counting that future,
+    /// the others stay.
     pub fn poll_join_next_with_id(
         &mut self,
         cx: &mut Context<'_>,
@@ -483,6 +508,12 @@ impl<F: Future> TaskSet<F> {
     /// [`join_next`](Self::join_next) does) and returns the first output. `None`
     /// if none of them finished or the set is empty. Unlike `join_next` it leaves
     /// no waker behind (tokio's `JoinSet::try_join_next`).
+    ///
+    /// # Panics
+    ///
+    /// As for [`join_next`](Self::join_next): if a future of the set panics while
+    /// polled, the panic goes on to the caller; the set stops counting that future,
+    /// the others stay.
     ///
     /// ```
     /// use async_patterns::task::TaskSet;
@@ -561,6 +592,12 @@ impl<F: Future> TaskSet<F> {
 
     /// Polls the futures that woke until one finishes: its output. `Ready(None)`
     /// when the set is empty.
+    ///
+    /// # Panics
+    ///
+    /// As for [`join_next`](Self::join_next): if a future of the set panics while
+    /// polled, the panic goes on to the caller; the set stops counting that future,
+    /// the others stay.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         self.poll_join_next_with_id(cx)
             .map(|next| next.map(|(_, output)| output))

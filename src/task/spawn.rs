@@ -528,15 +528,15 @@ fn drop_catching<F>(mut stage: Pin<&mut Stage<F>>) {
 /// its output is dropped when it finishes. [`abort_on_drop`](Self::abort_on_drop)
 /// turns that around.
 ///
+/// # Panics
+///
+/// Polling the handle again after it returned the output panics.
+///
 /// # Errors
 ///
 /// The output is `Err(`[`JoinError::Cancelled`]`)` if the task was aborted or
 /// dropped by its executor before it finished, and under `std`
 /// `Err(`[`JoinError::Panicked`]`)` if its future panicked.
-///
-/// # Panics
-///
-/// Polling the handle again after it returned the output panics.
 ///
 /// # Cancel safety
 ///
@@ -692,6 +692,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 /// A [`JoinHandle`] that aborts its task when dropped; see
 /// [`JoinHandle::abort_on_drop`].
+///
+/// # Panics
+///
+/// Polling it again after it returned the output panics, as a [`JoinHandle`] does.
+///
+/// # Errors
+///
+/// As [`JoinHandle`]: the output is `Err(`[`JoinError::Cancelled`]`)` if the task
+/// was aborted or dropped by its executor before it finished, and under `std`
+/// `Err(`[`JoinError::Panicked`]`)` if its future panicked.
 ///
 /// # Cancel safety
 ///

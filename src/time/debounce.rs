@@ -69,13 +69,17 @@ impl<Tm: Timer> Debouncer<Tm> {
     /// Supersedes every earlier call and returns a future that waits `delay`, then
     /// runs `work` unless a newer call came meanwhile.
     ///
+    /// # Panics
+    ///
+    /// Polled again after it completed, the future resolves to `None` if it
+    /// resolved to `None` (it was superseded), or if it resolved to `Some` and a
+    /// newer call (or [`cancel`](Self::cancel)) came since. It panics if it
+    /// resolved to `Some` and is still the newest call. See
+    /// [Polling a finished future](crate#polling-a-finished-future).
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future drops `work`; it does not supersede anything.
-    ///
-    /// # Panics
-    ///
-    /// The future panics if polled again after it completed.
     pub fn call<F: Future>(&self, work: F) -> DebouncedCall<'_, Tm, F> {
         let generation = self.supersede();
         DebouncedCall {

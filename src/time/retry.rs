@@ -529,16 +529,16 @@ const ATTEMPTS_PER_POLL: u32 = 32;
 pin_project! {
     /// Future of [`retry`].
     ///
-    /// # Cancel safety
-    ///
-    /// Dropping it drops the attempt in flight (or the sleep); no further attempt
-    /// is made.
-    ///
     /// # Panics
     ///
     /// Like most futures, it must not be polled after it completed: it would poll
     /// the finished attempt again (which panics for an `async` block or `async
     /// fn`) after a success, and start over with a new attempt after an error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the attempt in flight (or the sleep); no further attempt
+    /// is made.
     #[must_use = "futures do nothing unless polled"]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
         timer: Tm,

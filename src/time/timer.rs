@@ -37,7 +37,16 @@ where
 }
 
 /// The tokio timer (`tokio::time::sleep`); needs a tokio runtime with time enabled
-/// where the sleeps are polled. Feature `tokio`.
+/// where the sleeps are created. Feature `tokio`.
+///
+/// # Panics
+///
+/// [`sleep`](Timer::sleep) panics when called outside a tokio runtime, or in one
+/// without the time driver.
+/// [`future::timeout(&TokioTimer, ..)`](crate::future::timeout) creates its sleep
+/// when it is called; [`retry`](crate::time::retry), the futures of
+/// [`Debouncer::call`](crate::time::Debouncer::call) and the
+/// [`debounce`](crate::time::debounce) stream create theirs when they are polled.
 #[cfg(feature = "tokio")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioTimer;
@@ -58,6 +67,10 @@ impl Timer for TokioTimer {
 pub struct AsyncIoTimer;
 
 /// Future of [`AsyncIoTimer`]'s sleep.
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the timer.
 #[cfg(feature = "async-io")]
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
