@@ -77,6 +77,13 @@ impl ManualTimer {
     /// deadline order (equal deadlines in the order the sleeps were first polled).
     /// The woken tasks run when their executor next polls them.
     ///
+    /// The clock jumps in one step: a sleep that a woken task starts afterwards
+    /// (a retry's next delay, say) counts from the new `now`. So `advance(10 s)`
+    /// over delays of 1 s, 2 s and 4 s ends the first sleep only, and the second
+    /// then ends at 12 s. To let chained sleeps run at their own times, advance in
+    /// steps no longer than the shortest delay, or to each next deadline, running
+    /// the woken tasks in between.
+    ///
     /// The clock saturates at `Duration::MAX` instead of overflowing.
     pub fn advance(&self, by: Duration) {
         let mut due: Vec<(Duration, u64, Waker)> = Vec::new();
