@@ -16,7 +16,8 @@ use async_patterns::queue::{
     TryGetError, TryPutError,
 };
 use common::{
-    Task, drop_at_pending, drop_at_pending_releasing_waker, now, pending, within_a_minute,
+    StreamTask, Task, drop_at_pending, drop_at_pending_releasing_waker, now, pending,
+    within_a_minute,
 };
 use futures::StreamExt;
 use futures::stream::StreamFuture;
@@ -1032,6 +1033,27 @@ fn a_waiting_get_is_handed_the_item_before_a_waiting_stream_is_woken() {
 }
 
 #[test]
+fn the_put_a_stream_lets_in_wakes_a_stream_still_waiting() {
+    // Full, a put waiting, three streams waiting. The first is woken for the
+    // queued item and never polls again; the second, polled, takes that item
+    // and lets the put's item in: that one wakes the third stream, not the
+    // second (busy with its item) and not the first.
+    let q = Queue::bounded(1);
+    let mut streams: Vec<_> = (0..3).map(|_| StreamTask::new(q.stream())).collect();
+    for s in &mut streams {
+        s.assert_pending();
+    }
+    q.try_put(3).unwrap();
+    assert_eq!(streams[0].wakes(), 1, "woken for 3, and left alone");
+    let mut put = pending(q.put(4));
+    assert_eq!(streams[1].assert_next(), Some(3));
+    assert_eq!(put.assert_ready(), Ok(()));
+    assert_eq!(streams[1].wakes(), 0);
+    assert_eq!(streams[2].wakes(), 1, "woken for 4");
+    assert_eq!(streams[2].assert_next(), Some(4));
+}
+
+#[test]
 fn a_woken_stream_beaten_to_its_item_waits_again() {
     let q = Queue::unbounded();
     let mut next = pending(q.stream().into_future());
@@ -1804,23 +1826,17 @@ fn poll_waiting<'q>(
             poll.is_ready()
         }
         Fut::Stream(t) => {
-            // Takes a queued item whenever polled, in line or not.
+            // Takes a queued item whenever polled, in line or not, leaving the
+            // line first (a put its take lets in wakes the next stream).
             let poll = t.poll().map(|(item, _)| item.map(|j| key_id(&j)));
-            let expected = match m.pop() {
-                Some(job) => {
-                    m.streams.retain(|&s| s != id);
-                    Poll::Ready(Some(key_id(&job)))
+            let expected = if !m.items.is_empty() || m.shutdown {
+                m.streams.retain(|&s| s != id);
+                Poll::Ready(m.pop().map(|j| key_id(&j)))
+            } else {
+                if !in_line {
+                    m.streams.push_back(id);
                 }
-                None if m.shutdown => {
-                    m.streams.retain(|&s| s != id);
-                    Poll::Ready(None)
-                }
-                None => {
-                    if !in_line {
-                        m.streams.push_back(id);
-                    }
-                    Poll::Pending
-                }
+                Poll::Pending
             };
             assert_eq!(poll, expected, "{at}: stream");
             poll.is_ready()

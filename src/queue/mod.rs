@@ -826,12 +826,13 @@ impl<T> Queue<T> {
     /// for a put to wake it.
     fn poll_stream(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Option<T>> {
         self.with(|inner, wakes| {
-            let item = inner.pop(self.cap, wakes);
-            if item.is_some() || inner.shutdown {
+            if inner.items.len() > 0 || inner.shutdown {
+                // Out of line before the pop: the waiting put that the pop lets in
+                // wakes another stream for its item, not this one.
                 if let Some(k) = key.take() {
                     inner.lists().streams.remove(k);
                 }
-                return Poll::Ready(item);
+                return Poll::Ready(inner.pop(self.cap, wakes));
             }
             let streams = &mut inner.lists().streams;
             match *key {
