@@ -1642,15 +1642,20 @@ fn cancel_all_aborts_every_background_task() {
 fn shutdown_cancels_then_waits() {
     let ex = Manual::new();
     let tasks = BackgroundTasks::new(ex.clone());
-    let drops = Drops::new();
-    for _ in 0..3 {
-        let mark = drops.mark();
-        drop(tasks.spawn(async move {
-            let _mark = mark;
-            pending::<u8>().await
-        }));
-    }
-    ex.run();
+    // Three tasks that wait for ever, started; `Drops` counts their ends.
+    let three_waiting = || {
+        let drops = Drops::new();
+        for _ in 0..3 {
+            let mark = drops.mark();
+            drop(tasks.spawn(async move {
+                let _mark = mark;
+                pending::<u8>().await
+            }));
+        }
+        ex.run();
+        drops
+    };
+    let drops = three_waiting();
     // Dropped before its first poll, a shutdown does nothing.
     drop(tasks.shutdown());
     ex.run();
@@ -1664,15 +1669,7 @@ fn shutdown_cancels_then_waits() {
     assert!(tasks.is_empty());
     now(tasks.join());
 
-    let drops = Drops::new();
-    for _ in 0..3 {
-        let mark = drops.mark();
-        drop(tasks.spawn(async move {
-            let _mark = mark;
-            pending::<u8>().await
-        }));
-    }
-    ex.run();
+    let drops = three_waiting();
     let mut shutdown = pending_at(tasks.shutdown());
     assert!(format!("{:?}", shutdown.future()).contains("started: true"));
     assert_eq!(drops.count(), 0, "aborted, dropped at the next poll");
