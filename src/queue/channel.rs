@@ -147,7 +147,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// afterwards sees every item sent since.
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
-    /// The stream's place among the waiting getters.
+    /// The stream's place among the waiting streams.
     key: Option<usize>,
 }
 

@@ -834,16 +834,9 @@ impl<T> Queue<T> {
                 }
                 return Poll::Ready(inner.pop(self.cap, wakes));
             }
-            let streams = &mut inner.lists().streams;
-            match *key {
-                Some(k) if !streams.is_notified(k) => streams.update_waker(k, waker),
-                // Woken, and the item was taken by somebody faster: wait again.
-                Some(k) => {
-                    streams.remove(k);
-                    *key = Some(streams.push_back(waker.clone()));
-                }
-                None => *key = Some(streams.push_back(waker.clone())),
-            }
+            // Nothing to take: keep the place in line, or (woken, and the item
+            // taken by somebody faster) wait again at the back.
+            inner.lists().streams.wait_turn(key, false, waker);
             Poll::Pending
         })
     }
