@@ -738,7 +738,8 @@ impl<T> Queue<T> {
         );
         self.with(|inner, wakes| {
             if key.is_some() {
-                match core::task::ready!(inner.lists().putters.take_if_notified(key, waker)) {
+                match core::task::ready!(inner.lists().putters.take_if_notified(key, waker, wakes))
+                {
                     // A get queued the item for this put.
                     PutWait::Done => return Poll::Ready(Ok(())),
                     // Woken by a shutdown: the item comes back below.
@@ -767,10 +768,14 @@ impl<T> Queue<T> {
     /// yet (dropped after the lock is released).
     #[cold]
     fn cancel_put(&self, k: usize) {
-        let _unqueued = self.with(|inner, _| match inner.lists().putters.remove_with(k).1 {
-            PutWait::Item(item) => Some(item),
-            // Done: the item is queued, nothing to undo.
-            PutWait::Done | PutWait::Slot => None,
+        let _unqueued = self.with(|inner, wakes| {
+            let removed = inner.lists().putters.remove(k);
+            wakes.discard(removed.waker);
+            match removed.data {
+                PutWait::Item(item) => Some(item),
+                // Done: the item is queued, nothing to undo.
+                PutWait::Done | PutWait::Slot => None,
+            }
         });
     }
 
@@ -778,7 +783,9 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_reserve(&self, k: usize) {
         self.with(|inner, wakes| {
-            if let PutWait::Done = inner.lists().putters.remove_with(k).1 {
+            let removed = inner.lists().putters.remove(k);
+            wakes.discard(removed.waker);
+            if let PutWait::Done = removed.data {
                 inner.reserved -= 1;
                 inner.refill(self.cap, wakes);
             }
@@ -789,7 +796,7 @@ impl<T> Queue<T> {
         self.with(|inner, wakes| {
             if key.is_some() {
                 if let Some(item) =
-                    core::task::ready!(inner.lists().getters.take_if_notified(key, waker))
+                    core::task::ready!(inner.lists().getters.take_if_notified(key, waker, wakes))
                 {
                     // Handed over by a put.
                     inner.taken += 1;
@@ -815,7 +822,9 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_get(&self, k: usize) {
         self.with(|inner, wakes| {
-            if let (_, Some(item)) = inner.lists().getters.remove_with(k) {
+            let removed = inner.lists().getters.remove(k);
+            wakes.discard(removed.waker);
+            if let Some(item) = removed.data {
                 inner.deliver(item, true, wakes);
             }
         });
@@ -830,13 +839,13 @@ impl<T> Queue<T> {
                 // Out of line before the pop: the waiting put that the pop lets in
                 // wakes another stream for its item, not this one.
                 if let Some(k) = key.take() {
-                    inner.lists().streams.remove(k);
+                    wakes.discard(inner.lists().streams.remove(k).waker);
                 }
                 return Poll::Ready(inner.pop(self.cap, wakes));
             }
             // Nothing to take: keep the place in line, or (woken, and the item
             // taken by somebody faster) wait again at the back.
-            inner.lists().streams.wait_turn(key, false, waker);
+            inner.lists().streams.wait_turn(key, false, waker, wakes);
             Poll::Pending
         })
     }
@@ -848,7 +857,9 @@ impl<T> Queue<T> {
         self.with(|inner, wakes| {
             let has_items = inner.items.len() > 0;
             let streams = &mut inner.lists().streams;
-            if streams.remove(k) && has_items {
+            let removed = streams.remove(k);
+            wakes.discard(removed.waker);
+            if removed.notified && has_items {
                 if let Some(waker) = streams.notify_front() {
                     wakes.push(Some(waker));
                 }
@@ -924,13 +935,13 @@ impl<'a, T> Future for Reserve<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let queue = this.queue;
-        queue.with(|inner, _| {
+        queue.with(|inner, wakes| {
             if this.key.is_some() {
                 let putters = &mut inner.lists().putters;
                 // Done: a get freed a slot and held it for this reserve. Otherwise
                 // woken by a shutdown.
                 let served =
-                    core::task::ready!(putters.take_if_notified(&mut this.key, cx.waker()));
+                    core::task::ready!(putters.take_if_notified(&mut this.key, cx.waker(), wakes));
                 if let PutWait::Done = served {
                     return Poll::Ready(Ok(PutPermit { queue }));
                 }
@@ -1051,7 +1062,7 @@ impl<T> Future for Join<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.queue.with(|inner, _| {
+        this.queue.with(|inner, wakes| {
             // A woken join completes even if new work arrived since (asyncio).
             let ready = match this.key {
                 Some(k) => inner.lists().joiners.is_notified(k),
@@ -1061,7 +1072,7 @@ impl<T> Future for Join<'_, T> {
                 || inner
                     .lists()
                     .joiners
-                    .wait_turn(&mut this.key, ready, cx.waker());
+                    .wait_turn(&mut this.key, ready, cx.waker(), wakes);
             if go { Poll::Ready(()) } else { Poll::Pending }
         })
     }
@@ -1070,7 +1081,8 @@ impl<T> Future for Join<'_, T> {
 impl<T> Drop for Join<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
-            self.queue.with(|inner, _| inner.lists().joiners.remove(k));
+            self.queue
+                .with(|inner, wakes| wakes.discard(inner.lists().joiners.remove(k).waker));
         }
     }
 }

@@ -372,7 +372,7 @@ impl Future for BarrierWait<'_> {
             }
             Arrival::Waiting { index, slot } => match state.waiters.get_mut(slot) {
                 Waiter::Waiting(waker) => {
-                    update_waker(waker, cx.waker());
+                    wakes.discard(update_waker(waker, cx.waker()));
                     Poll::Pending
                 }
                 Waiter::Passed => {
@@ -400,8 +400,11 @@ impl Drop for BarrierWait<'_> {
         let Arrival::Waiting { index, slot } = self.arrival else {
             return;
         };
-        self.barrier.with_state(|state| {
-            if let Waiter::Waiting(_) = state.waiters.remove(slot) {
+        // The waiter (and its waker) is dropped after the lock: a waker's drop may
+        // run any code.
+        let _waiter = self.barrier.with_state(|state| {
+            let waiter = state.waiters.remove(slot);
+            if let Waiter::Waiting(_) = waiter {
                 // Still in the round that is filling: withdraw.
                 state.arrived -= 1;
                 if index + 1 == state.next_index {
@@ -410,6 +413,7 @@ impl Drop for BarrierWait<'_> {
                     state.free_indices.push(index);
                 }
             }
+            waiter
         });
     }
 }

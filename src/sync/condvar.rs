@@ -380,15 +380,14 @@ impl<'c, G: Relock> RawWait<'c, G> {
                     return Poll::Pending;
                 }
                 Phase::Waiting(key, lock) => {
-                    let notified = self.condvar.queue().with(|queue| {
+                    let (notified, replaced) = self.condvar.queue().with(|queue| {
                         if queue.is_notified(key) {
-                            queue.remove(key);
-                            true
+                            (true, queue.remove(key).waker)
                         } else {
-                            queue.update_waker(key, cx.waker());
-                            false
+                            (false, queue.update_waker(key, cx.waker()))
                         }
                     });
+                    drop(replaced); // outside the lock: a waker's drop may run any code
                     if !notified {
                         self.phase = Phase::Waiting(key, lock);
                         return Poll::Pending;
@@ -416,11 +415,12 @@ impl<G: Relock> Drop for RawWait<'_, G> {
         let notified = match self.phase {
             Phase::Waiting(key, _) => {
                 let condvar = self.condvar;
-                condvar.queue().with(|queue| {
-                    let notified = queue.remove(key);
+                let removed = condvar.queue().with(|queue| {
+                    let removed = queue.remove(key);
                     condvar.waiting.store(queue.linked(), Ordering::Relaxed);
-                    notified
-                })
+                    removed
+                });
+                removed.notified // its waker goes here, after the lock
             }
             Phase::Relocking(_) => true,
             Phase::Locked(_) | Phase::Done => false,

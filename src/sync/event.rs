@@ -272,7 +272,8 @@ impl EventWait<'_> {
     #[cold]
     fn register(&mut self, generation: usize, waker: &Waker) -> Poll<()> {
         let event = self.event;
-        event.list().with(|waiters| {
+        let mut replaced = None;
+        let poll = event.list().with(|waiters| {
             let mut s = event.state.load(Ordering::Acquire);
             loop {
                 if released(s, generation) {
@@ -282,7 +283,7 @@ impl EventWait<'_> {
                 if let Some(slot) = self.slot {
                     match waiters.get(slot) {
                         Some(entry) if entry.generation == generation => {
-                            update_waker(&mut entry.waker, waker);
+                            replaced = update_waker(&mut entry.waker, waker);
                             return Poll::Pending;
                         }
                         // Our slot is gone although the generation looks unchanged:
@@ -311,7 +312,9 @@ impl EventWait<'_> {
                 waker: waker.clone(),
             }));
             Poll::Pending
-        })
+        });
+        drop(replaced); // outside the lock: a waker's drop may run any code
+        poll
     }
 }
 
@@ -321,17 +324,21 @@ impl Drop for EventWait<'_> {
             return;
         };
         let event = self.event;
-        event.list().with(|waiters| {
+        let waiter = event.list().with(|waiters| {
             let s = event.state.load(Ordering::Relaxed);
             let ours = matches!(waiters.get(slot), Some(entry) if entry.generation == generation);
             if !released(s, generation) && ours {
-                waiters.remove(slot);
+                let waiter = waiters.remove(slot);
                 if waiters.len() == 0 {
                     // Let the next `set` skip the lock again.
                     event.state.fetch_and(!WAITERS, Ordering::Relaxed);
                 }
+                Some(waiter)
+            } else {
+                None
             }
         });
+        drop(waiter); // outside the lock
     }
 }
 

@@ -8,7 +8,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::WakeBatch;
+use super::waiters::{WakeBatch, update_waker};
 #[cfg(target_has_atomic = "ptr")]
 use crate::sync_facade::PublicArc;
 use crate::sync_facade::{Arc, AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
@@ -631,17 +631,17 @@ impl RawAcquire {
                     return Poll::Ready(());
                 }
                 let list = sem.list();
-                let granted = list.with(|list| {
+                let (granted, replaced) = list.with(|list| {
                     if node.remaining.load(Ordering::Acquire) == 0 {
-                        return true;
+                        return (true, None);
                     }
-                    if let Some(w) = list.queue.iter_mut().find(|w| Arc::ptr_eq(&w.node, node)) {
-                        if !w.waker.will_wake(cx.waker()) {
-                            w.waker = cx.waker().clone();
-                        }
-                    }
-                    false
+                    let ours = list.queue.iter_mut().find(|w| Arc::ptr_eq(&w.node, node));
+                    (
+                        false,
+                        ours.and_then(|w| update_waker(&mut w.waker, cx.waker())),
+                    )
                 });
+                drop(replaced); // outside the lock: a waker's drop may run any code
                 if granted {
                     self.node = None;
                     self.done = true;
@@ -667,6 +667,7 @@ impl RawAcquire {
         let n = self.n;
         let list = sem.list();
         let mut batch = WakeBatch::new();
+        let mut waiter = None;
         let left = list.with(|list| {
             let missing = node.remaining.load(Ordering::Acquire);
             if missing == 0 {
@@ -679,10 +680,11 @@ impl RawAcquire {
                 .iter()
                 .position(|w| Arc::ptr_eq(&w.node, &node))
                 .expect("a waiter missing permits is queued");
-            list.queue.remove(pos);
+            waiter = list.queue.remove(pos);
             // Pass the partial grant on (this also clears QUEUED if we were last).
             sem.grant_locked(list, n - missing, &mut batch)
         });
+        drop(waiter); // outside the lock
         if node.remaining.load(Ordering::Relaxed) == 0 {
             batch.wake_all();
             sem.release(left);

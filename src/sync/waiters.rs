@@ -2,6 +2,14 @@
 //! wakers (`Semaphore`, `Event`, `Condvar`, `Barrier`): a slab of waiter slots, a
 //! FIFO queue of waiters built on it, and a batch of wakers to wake after a lock is
 //! released.
+//!
+//! No waker is dropped while a primitive's internal lock is held, nor woken: a
+//! waker's drop can run any code. The last reference to a task drops the task's
+//! future, and that future may wait on the same primitive, whose `Drop` then
+//! takes the lock again (a future polled in one task and then moved to another
+//! leaves the first task's waker behind). So the functions here that take a
+//! waker out of a list return it, for the caller to drop once the lock is
+//! released (`tests/reentrant_wakers.rs`).
 
 use alloc::vec::Vec;
 use core::task::{Poll, Waker};
@@ -44,11 +52,14 @@ impl WakeBatch {
 
 /// Wakers collected under a lock and woken after it is released, for the
 /// primitives that wake everything they collected in one go. The first waker is
-/// held inline, so the common case (one task to wake) allocates nothing.
+/// held inline, so the common case (one task to wake) allocates nothing. It also
+/// holds a waker let go of under the lock ([`discard`](Self::discard)), which it
+/// drops with itself, after the lock.
 #[derive(Default)]
 pub(crate) struct WakeList {
     one: Option<Waker>,
     more: Vec<Waker>,
+    stale: Option<Waker>,
 }
 
 impl WakeList {
@@ -56,6 +67,19 @@ impl WakeList {
         Self {
             one: None,
             more: Vec::new(),
+            stale: None,
+        }
+    }
+
+    /// Keeps a waker that is not needed any more, to drop with the list. One
+    /// critical section lets go of one waker at most (its own waiter's); a second
+    /// one would be woken instead (a spurious wake-up, which wakers allow).
+    #[inline]
+    pub(crate) fn discard(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            if let Some(stale) = self.stale.replace(waker) {
+                self.more.push(stale);
+            }
         }
     }
 
@@ -89,10 +113,26 @@ impl WakeList {
     }
 }
 
-/// Stores `waker` in `slot` unless the waker there already wakes the same task.
-pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker) {
-    if !slot.will_wake(waker) {
-        slot.clone_from(waker);
+/// Stores `waker` in `slot` unless the waker there already wakes the same task;
+/// returns the waker it replaced, for the caller to drop after the lock.
+#[must_use = "drop the replaced waker after the lock is released"]
+pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker) -> Option<Waker> {
+    if slot.will_wake(waker) {
+        None
+    } else {
+        Some(core::mem::replace(slot, waker.clone()))
+    }
+}
+
+/// [`update_waker`] for a slot that may be empty (then `waker` is stored).
+#[must_use = "drop the replaced waker after the lock is released"]
+pub(crate) fn store_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    match slot {
+        Some(slot) => update_waker(slot, waker),
+        None => {
+            *slot = Some(waker.clone());
+            None
+        }
     }
 }
 
@@ -239,6 +279,15 @@ pub(crate) struct WaitQueue<D = ()> {
     linked: usize,
 }
 
+/// A waiter taken off a [`WaitQueue`].
+pub(crate) struct Removed<D> {
+    /// Whether it had been notified.
+    pub(crate) notified: bool,
+    pub(crate) data: D,
+    /// The waker of a waiter that was still queued: to drop after the lock.
+    pub(crate) waker: Option<Waker>,
+}
+
 struct Node<D> {
     /// `None` once notified (the waker was handed to the notifier).
     waker: Option<Waker>,
@@ -299,10 +348,12 @@ impl<D> WaitQueue<D> {
         self.nodes.get_mut(key).waker.is_none()
     }
 
-    /// Replaces the waker of a waiter that is still queued.
-    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) {
-        if let Some(slot) = &mut self.nodes.get_mut(key).waker {
-            update_waker(slot, waker);
+    /// Replaces the waker of a waiter that is still queued; returns the old one.
+    #[must_use = "drop the replaced waker after the lock is released"]
+    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) -> Option<Waker> {
+        match &mut self.nodes.get_mut(key).waker {
+            Some(slot) => update_waker(slot, waker),
+            None => None,
         }
     }
 
@@ -322,25 +373,33 @@ impl<D> WaitQueue<D> {
     /// returns whether it goes now. Only a notified waiter, or a newcomer (`key` is
     /// `None`), may go; a queued waiter polled meanwhile keeps its place, and a
     /// notified one that finds nothing ready queues again at the back. `key` tracks
-    /// the waiter's place.
-    pub(crate) fn wait_turn(&mut self, key: &mut Option<usize>, ready: bool, waker: &Waker) -> bool
+    /// the waiter's place; a waker it replaces goes to `stale`.
+    pub(crate) fn wait_turn(
+        &mut self,
+        key: &mut Option<usize>,
+        ready: bool,
+        waker: &Waker,
+        stale: &mut WakeList,
+    ) -> bool
     where
         D: Default,
     {
         match *key {
             Some(k) if ready && self.is_notified(k) => {
-                self.remove(k);
+                let removed = self.remove(k);
+                debug_assert!(removed.waker.is_none(), "a notified waiter has no waker");
                 *key = None;
                 true
             }
             Some(k) if self.is_notified(k) => {
                 // Woken, but somebody was faster: wait again at the back.
-                self.remove(k);
+                let removed = self.remove(k);
+                debug_assert!(removed.waker.is_none(), "a notified waiter has no waker");
                 *key = Some(self.push_back_with(waker.clone(), D::default()));
                 false
             }
             Some(k) => {
-                self.update_waker(k, waker);
+                stale.discard(self.update_waker(k, waker));
                 false
             }
             None if ready => true,
@@ -351,32 +410,39 @@ impl<D> WaitQueue<D> {
         }
     }
 
-    /// Removes the waiter `key` (queued or notified); returns whether it had been
-    /// notified.
-    pub(crate) fn remove(&mut self, key: usize) -> bool {
-        self.remove_with(key).0
-    }
-
-    /// [`remove`](Self::remove), also returning the waiter's data.
-    pub(crate) fn remove_with(&mut self, key: usize) -> (bool, D) {
+    /// Removes the waiter `key` (queued or notified): whether it had been
+    /// notified, its data, and the waker of a waiter that was still queued.
+    #[must_use = "drop the removed waker after the lock is released"]
+    pub(crate) fn remove(&mut self, key: usize) -> Removed<D> {
         let notified = self.is_notified(key);
         if !notified {
             self.unlink(key);
         }
-        (notified, self.nodes.remove(key).data)
+        let node = self.nodes.remove(key);
+        Removed {
+            notified,
+            data: node.data,
+            waker: node.waker,
+        }
     }
 
     /// For a waiter that finds what it was given in its data (the queue's): the
     /// waiter `key` (which must be `Some`), if notified, is removed, `key` cleared
-    /// and its data returned; otherwise its waker is updated and it stays queued.
-    pub(crate) fn take_if_notified(&mut self, key: &mut Option<usize>, waker: &Waker) -> Poll<D> {
+    /// and its data returned; otherwise its waker is updated (the old one goes to
+    /// `stale`) and it stays queued.
+    pub(crate) fn take_if_notified(
+        &mut self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        stale: &mut WakeList,
+    ) -> Poll<D> {
         let k = key.expect("async-patterns: take_if_notified without a key");
         if !self.is_notified(k) {
-            self.update_waker(k, waker);
+            stale.discard(self.update_waker(k, waker));
             return Poll::Pending;
         }
         *key = None;
-        Poll::Ready(self.remove_with(k).1)
+        Poll::Ready(self.remove(k).data)
     }
 
     /// The key of the first queued (not notified) waiter.
@@ -438,22 +504,22 @@ mod tests {
         let mut q = WaitQueue::new();
         let keys: Vec<_> = (0..4).map(|_| q.push_back(noop())).collect();
         assert_eq!(q.linked(), 4);
-        assert!(!q.remove(keys[1])); // queued, not notified
+        assert!(!q.remove(keys[1]).notified); // queued, not notified
         assert_eq!(q.linked(), 3);
         assert!(q.notify_front().is_some()); // keys[0]
         assert!(q.is_notified(keys[0]));
         assert!(!q.is_notified(keys[2]));
         assert!(q.notify_front().is_some()); // keys[2]
         assert!(q.is_notified(keys[2]));
-        assert!(q.remove(keys[0]));
+        assert!(q.remove(keys[0]).notified);
         let late = q.push_back(noop());
         assert_eq!(q.linked(), 2);
         assert!(q.notify_front().is_some()); // keys[3] before the late one
         assert!(q.is_notified(keys[3]) && !q.is_notified(late));
-        assert!(!q.remove(late));
+        assert!(!q.remove(late).notified);
         assert_eq!(q.linked(), 0);
         assert!(q.notify_front().is_none());
-        assert!(q.remove(keys[2]) && q.remove(keys[3]));
+        assert!(q.remove(keys[2]).notified && q.remove(keys[3]).notified);
     }
 
     #[test]

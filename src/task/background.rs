@@ -7,7 +7,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use super::spawn::{JoinHandle, Spawn, task_with_guard};
-use crate::sync::waiters::{Slab, WakeList, update_waker};
+use crate::sync::waiters::{Slab, WakeList, store_waker};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
@@ -70,11 +70,14 @@ struct Leave {
 impl Drop for Leave {
     fn drop(&mut self) {
         let mut wakes = WakeList::new();
-        self.registry.state.with(|state| {
-            drop(state.tasks.remove(self.key));
+        // The abort goes after the lock: it may hold the last reference to the
+        // task's output and wakers, whose drops may run any code.
+        let _abort = self.registry.state.with(|state| {
+            let abort = state.tasks.remove(self.key);
             if state.tasks.len() == 0 {
                 state.joiners.iter_mut().for_each(|w| wakes.push(w.take()));
             }
+            abort
         });
         wakes.wake();
     }
@@ -195,36 +198,34 @@ impl Future for Join<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.registry.state.with(|state| {
+        // A waker let go of is dropped after the lock, with `_stale`.
+        let (poll, _stale) = this.registry.state.with(|state| {
             // Only an empty set ends the wait: a task spawned between the wake-up
             // and this poll is waited for too.
             if state.tasks.len() == 0 {
-                if let Some(k) = this.key.take() {
-                    drop(state.joiners.remove(k));
-                }
-                return Poll::Ready(());
+                let left = this.key.take().and_then(|k| state.joiners.remove(k));
+                return (Poll::Ready(()), left);
             }
             match this.key {
-                Some(k) => {
-                    let slot = state.joiners.get_mut(k);
-                    match slot {
-                        Some(waker) => update_waker(waker, cx.waker()),
-                        None => *slot = Some(cx.waker().clone()),
-                    }
+                Some(k) => (
+                    Poll::Pending,
+                    store_waker(state.joiners.get_mut(k), cx.waker()),
+                ),
+                None => {
+                    this.key = Some(state.joiners.insert(Some(cx.waker().clone())));
+                    (Poll::Pending, None)
                 }
-                None => this.key = Some(state.joiners.insert(Some(cx.waker().clone()))),
             }
-            Poll::Pending
-        })
+        });
+        poll
     }
 }
 
 impl Drop for Join<'_> {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            self.registry
-                .state
-                .with(|state| drop(state.joiners.remove(k)));
+            let waker = self.registry.state.with(|state| state.joiners.remove(k));
+            drop(waker); // outside the lock
         }
     }
 }

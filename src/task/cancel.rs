@@ -321,27 +321,31 @@ fn poll_cancelled(node: &Node, key: &mut Option<usize>, waker: &Waker) -> Poll<(
         *key = None;
         return Poll::Ready(());
     }
-    node.state.with(|state| {
+    let (poll, replaced) = node.state.with(|state| {
         if node.cancelled.load(Ordering::Relaxed) {
             // `cancel` drained the slab, our slot included.
             *key = None;
-            return Poll::Ready(());
+            return (Poll::Ready(()), None);
         }
         match *key {
-            Some(k) => update_waker(state.waiters.get_mut(k), waker),
-            None => *key = Some(state.waiters.insert(waker.clone())),
+            Some(k) => (Poll::Pending, update_waker(state.waiters.get_mut(k), waker)),
+            None => {
+                *key = Some(state.waiters.insert(waker.clone()));
+                (Poll::Pending, None)
+            }
         }
-        Poll::Pending
-    })
+    });
+    drop(replaced); // outside the lock: a waker's drop may run any code
+    poll
 }
 
 fn drop_waiter(node: &Node, key: Option<usize>) {
     if let Some(k) = key {
-        node.state.with(|state| {
-            if !node.cancelled.load(Ordering::Relaxed) {
-                drop(state.waiters.remove(k));
-            }
+        let waker = node.state.with(|state| {
+            // Cancelled: `cancel` drained the slab, our slot included.
+            (!node.cancelled.load(Ordering::Relaxed)).then(|| state.waiters.remove(k))
         });
+        drop(waker); // outside the lock
     }
 }
 

@@ -11,7 +11,7 @@ use core::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::update_waker;
+use crate::sync::waiters::store_waker;
 use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
 
 /// An executor that can run a `'static` future to completion in the background.
@@ -467,10 +467,11 @@ impl<F: Future, G> Future for Task<F, G> {
         };
         // The waker first, then the flag: an `abort` either sees this waker or
         // happened before the lock, so the flag is seen below.
-        this.shared.state.with(|state| match &mut state.task_waker {
-            Some(slot) => update_waker(slot, cx.waker()),
-            None => state.task_waker = Some(cx.waker().clone()),
-        });
+        let replaced = this
+            .shared
+            .state
+            .with(|state| store_waker(&mut state.task_waker, cx.waker()));
+        drop(replaced); // outside the lock: a waker's drop may run any code
         let output = if this.shared.abort.load(Ordering::Acquire) {
             Err(JoinError::Cancelled)
         } else {
@@ -651,22 +652,21 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.shared.state.with(|state| match &mut state.output {
+        let (poll, replaced) = self.shared.state.with(|state| match &mut state.output {
             Output::Ready(_) => match mem::replace(&mut state.output, Output::Taken) {
-                Output::Ready(output) => Poll::Ready(output),
+                Output::Ready(output) => (Poll::Ready(output), None),
                 _ => unreachable!(),
             },
             Output::Taken => {
                 panic!("async-patterns: JoinHandle polled after it returned the output")
             }
-            Output::Pending | Output::Held => {
-                match &mut state.join_waker {
-                    Some(slot) => update_waker(slot, cx.waker()),
-                    None => state.join_waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-        })
+            Output::Pending | Output::Held => (
+                Poll::Pending,
+                store_waker(&mut state.join_waker, cx.waker()),
+            ),
+        });
+        drop(replaced); // outside the lock
+        poll
     }
 }
 

@@ -8,7 +8,7 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use super::Timer;
-use crate::sync::waiters::{Slab, update_waker};
+use crate::sync::waiters::{Slab, store_waker};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 /// A clock that moves only when told to: sleeps on it end when
@@ -166,21 +166,18 @@ impl Future for ManualSleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.clock.with(|clock| {
+        // A waker let go of is dropped after the lock, with `_stale`: a waker's
+        // drop may run any code.
+        let (poll, _stale) = this.clock.with(|clock| {
             if clock.now >= this.deadline {
-                if let Some(k) = this.key.take() {
-                    drop(clock.sleeps.remove(k));
-                }
-                return Poll::Ready(());
+                let left = this.key.take().and_then(|k| clock.sleeps.remove(k).waker);
+                return (Poll::Ready(()), left);
             }
             match this.key {
-                Some(k) => {
-                    let entry = clock.sleeps.get_mut(k);
-                    match &mut entry.waker {
-                        Some(slot) => update_waker(slot, cx.waker()),
-                        None => entry.waker = Some(cx.waker().clone()),
-                    }
-                }
+                Some(k) => (
+                    Poll::Pending,
+                    store_waker(&mut clock.sleeps.get_mut(k).waker, cx.waker()),
+                ),
                 None => {
                     let seq = clock.next_seq;
                     clock.next_seq += 1;
@@ -189,17 +186,19 @@ impl Future for ManualSleep {
                         seq,
                         waker: Some(cx.waker().clone()),
                     }));
+                    (Poll::Pending, None)
                 }
             }
-            Poll::Pending
-        })
+        });
+        poll
     }
 }
 
 impl Drop for ManualSleep {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            self.clock.with(|clock| drop(clock.sleeps.remove(k)));
+            let entry = self.clock.with(|clock| clock.sleeps.remove(k));
+            drop(entry); // outside the lock
         }
     }
 }

@@ -160,11 +160,20 @@ impl WakeCounter {
 /// behind and the process exits when the harness does).
 #[track_caller]
 pub fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    within(std::time::Duration::from_secs(60), f)
+}
+
+/// [`within_a_minute`] with another limit.
+#[track_caller]
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+    match rx.recv_timeout(limit) {
         Ok(result) => {
             handle.join().expect("the thread panicked after reporting");
             result
@@ -174,7 +183,7 @@ pub fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static
             Ok(()) => unreachable!("the thread ended without a result"),
         },
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("no result after 60 s: a lost wake-up or a deadlock")
+            panic!("no result after {limit:?}: a lost wake-up or a deadlock")
         }
     }
 }
@@ -416,4 +425,79 @@ impl<S: futures_core::Stream> StreamTask<S> {
             Poll::Pending => panic!("expected the stream to be ready"),
         }
     }
+}
+
+/// A waker whose last copy, when dropped, runs a hook: it stands for the last
+/// reference to a task whose future waits on the same primitive, so that dropping
+/// the waker re-enters the primitive (the future's `Drop` takes its lock).
+struct DropHook {
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Wake for DropHook {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for DropHook {
+    fn drop(&mut self) {
+        let hook = self.hook.get_mut().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+/// Polls `future` to a pending point with a waker that re-enters the primitive
+/// (runs `reenter`) when its last copy is dropped, polls it again with a second
+/// such waker (the primitive lets go of the first: it must not hold its lock when
+/// it does), then drops it (the same for the second). Checks that each hook ran
+/// when its waker was let go. A primitive that drops a waker while it holds its
+/// own lock hangs here instead, which fails the test after 10 s.
+///
+/// `reenter` must take the primitive's internal lock: start a wait on it and
+/// give it up, say.
+pub fn reenters_on_waker_drop<F: Future + Send + 'static>(
+    future: F,
+    reenter: impl Fn() + Send + Sync + 'static,
+) {
+    within(std::time::Duration::from_secs(10), move || {
+        let reenter = Arc::new(reenter);
+        let hooked = || {
+            let reenter = Arc::clone(&reenter);
+            let ran = Arc::new(AtomicUsize::new(0));
+            let count = Arc::clone(&ran);
+            let waker = Waker::from(Arc::new(DropHook {
+                hook: std::sync::Mutex::new(Some(Box::new(move || {
+                    reenter();
+                    count.fetch_add(1, Ordering::SeqCst);
+                }))),
+            }));
+            (waker, ran)
+        };
+        let mut future = Box::pin(future);
+        let (first, first_ran) = hooked();
+        let poll = future.as_mut().poll(&mut Context::from_waker(&first));
+        assert!(poll.is_pending(), "expected the future to be pending");
+        drop(first);
+        assert_eq!(
+            first_ran.load(Ordering::SeqCst),
+            0,
+            "the primitive holds the waker"
+        );
+        let (second, second_ran) = hooked();
+        let poll = future.as_mut().poll(&mut Context::from_waker(&second));
+        assert!(poll.is_pending(), "expected the future to stay pending");
+        assert_eq!(
+            first_ran.load(Ordering::SeqCst),
+            1,
+            "the first waker is let go when the second replaces it"
+        );
+        drop(second);
+        drop(future);
+        assert_eq!(
+            second_ran.load(Ordering::SeqCst),
+            1,
+            "the second waker is let go with the future"
+        );
+    });
 }
