@@ -52,6 +52,19 @@
 //! retries after an error, a queue `get` takes another item, a `join_all` returns
 //! an empty `Vec`. Nothing is lost either way.
 //!
+//! # Wakers are woken and dropped outside the locks
+//!
+//! The primitives with a wait list of their own (queue, semaphore, event,
+//! condition variable, barrier, cancellation token, task handles and sets, the
+//! manual timer, the debouncer) guard it with a short internal lock. They wake a
+//! waker, and drop one that a new poll replaced or that a dropped future left
+//! behind, only after that lock is released: a waker's drop may run any code,
+//! even the `Drop` of another wait on the same primitive (the last reference to
+//! a task drops its future), which would otherwise spin on the lock for ever
+//! (`tests/reentrant_wakers.rs`). [`sync::Mutex`] and [`sync::RwLock`] wait
+//! through `event-listener` 5, which drops a replaced waker under its own lock:
+//! don't poll their futures with a waker whose drop waits on the same lock.
+//!
 //! # Example
 //!
 //! ```

@@ -28,7 +28,7 @@ use futures_core::Stream;
 
 use self::buffer::{Buffer, Heap};
 pub use self::channel::{Receiver, Sender};
-use crate::sync::waiters::{WaitQueue, WakeList};
+use crate::sync::waiters::{WaitQueue, WakeList, keep_stale};
 use crate::sync_facade::{BlockingMutex, const_fn};
 
 /// An async queue: asyncio's `Queue`, `LifoQueue` and `PriorityQueue` in one type.
@@ -427,10 +427,14 @@ impl<T> Queue<T> {
         Self::with_buffer(Buffer::Priority(Box::new(Heap::new())), usize::MAX)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut WakeList) -> R) -> R {
+    /// Runs `f` with the lock held; then wakes the wakers it collected and drops
+    /// the waker it let go of (`stale`: see `waiters::keep_stale`).
+    fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut WakeList, &mut Option<Waker>) -> R) -> R {
         let mut wakes = WakeList::new();
-        let result = self.inner.with(|inner| f(inner, &mut wakes));
+        let mut stale = None;
+        let result = self.inner.with(|inner| f(inner, &mut wakes, &mut stale));
         wakes.wake();
+        drop(stale);
         result
     }
 
@@ -465,7 +469,7 @@ impl<T> Queue<T> {
     ///
     /// [`TryPutError::Full`] or [`TryPutError::Shutdown`], with the item.
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, _| {
             if inner.shutdown {
                 Err(TryPutError::Shutdown(item))
             } else if inner.has_room(self.cap) {
@@ -526,7 +530,7 @@ impl<T> Queue<T> {
     /// assert_eq!(queue.try_get(), Ok('a'));
     /// ```
     pub fn try_reserve(&self) -> Result<PutPermit<'_, T>, TryPutError<()>> {
-        self.with(|inner, _| inner.hold_slot(self.cap))
+        self.with(|inner, _, _| inner.hold_slot(self.cap))
             .map(|()| PutPermit { queue: self })
     }
 
@@ -555,7 +559,7 @@ impl<T> Queue<T> {
     /// [`TryGetError::Empty`], or [`TryGetError::Shutdown`] if the queue is shut down
     /// and empty.
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        self.with(|inner, wakes| match inner.pop(self.cap, wakes) {
+        self.with(|inner, wakes, _| match inner.pop(self.cap, wakes) {
             Some(item) => Ok(item),
             None if inner.shutdown => Err(TryGetError::Shutdown),
             None => Err(TryGetError::Empty),
@@ -568,7 +572,7 @@ impl<T> Queue<T> {
     ///
     /// [`TaskDoneError`] if called more times than items were taken.
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, _| {
             if inner.taken == 0 {
                 return Err(TaskDoneError);
             }
@@ -594,7 +598,7 @@ impl<T> Queue<T> {
     /// Shuts the queue down gracefully: puts fail from now on (waiting ones get
     /// their item back), gets return the items still queued, then fail.
     pub fn shutdown(&self) {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, _| {
             inner.shutdown = true;
             inner.wake_all_waiters(wakes);
         });
@@ -618,7 +622,7 @@ impl<T> Queue<T> {
     /// assert!(queue.try_get().is_err());
     /// ```
     pub fn shutdown_now(&self) -> Vec<T> {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, _| {
             inner.shutdown = true;
             // The queued items first: a priority queue's `Ord` may panic while they
             // come out, and the handed ones are then still with their getters.
@@ -736,9 +740,9 @@ impl<T> Queue<T> {
             key.is_some() || item.is_some(),
             "Put polled after completion"
         );
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             if key.is_some() {
-                match core::task::ready!(inner.lists().putters.take_if_notified(key, waker, wakes))
+                match core::task::ready!(inner.lists().putters.take_if_notified(key, waker, stale))
                 {
                     // A get queued the item for this put.
                     PutWait::Done => return Poll::Ready(Ok(())),
@@ -768,9 +772,9 @@ impl<T> Queue<T> {
     /// yet (dropped after the lock is released).
     #[cold]
     fn cancel_put(&self, k: usize) {
-        let _unqueued = self.with(|inner, wakes| {
+        let _unqueued = self.with(|inner, _, stale| {
             let removed = inner.lists().putters.remove(k);
-            wakes.discard(removed.waker);
+            keep_stale(stale, removed.waker);
             match removed.data {
                 PutWait::Item(item) => Some(item),
                 // Done: the item is queued, nothing to undo.
@@ -782,9 +786,9 @@ impl<T> Queue<T> {
     /// A waiting reserve dropped: a slot it was given passes to the next putter.
     #[cold]
     fn cancel_reserve(&self, k: usize) {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             let removed = inner.lists().putters.remove(k);
-            wakes.discard(removed.waker);
+            keep_stale(stale, removed.waker);
             if let PutWait::Done = removed.data {
                 inner.reserved -= 1;
                 inner.refill(self.cap, wakes);
@@ -793,10 +797,10 @@ impl<T> Queue<T> {
     }
 
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             if key.is_some() {
                 if let Some(item) =
-                    core::task::ready!(inner.lists().getters.take_if_notified(key, waker, wakes))
+                    core::task::ready!(inner.lists().getters.take_if_notified(key, waker, stale))
                 {
                     // Handed over by a put.
                     inner.taken += 1;
@@ -821,9 +825,9 @@ impl<T> Queue<T> {
     /// waiting getter, or back to the front of the queue.
     #[cold]
     fn cancel_get(&self, k: usize) {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             let removed = inner.lists().getters.remove(k);
-            wakes.discard(removed.waker);
+            keep_stale(stale, removed.waker);
             if let Some(item) = removed.data {
                 inner.deliver(item, true, wakes);
             }
@@ -834,18 +838,18 @@ impl<T> Queue<T> {
     /// a get it is handed nothing: it takes a queued item in this poll or waits
     /// for a put to wake it.
     fn poll_stream(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Option<T>> {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             if inner.items.len() > 0 || inner.shutdown {
                 // Out of line before the pop: the waiting put that the pop lets in
                 // wakes another stream for its item, not this one.
                 if let Some(k) = key.take() {
-                    wakes.discard(inner.lists().streams.remove(k).waker);
+                    keep_stale(stale, inner.lists().streams.remove(k).waker);
                 }
                 return Poll::Ready(inner.pop(self.cap, wakes));
             }
             // Nothing to take: keep the place in line, or (woken, and the item
             // taken by somebody faster) wait again at the back.
-            inner.lists().streams.wait_turn(key, false, waker, wakes);
+            inner.lists().streams.wait_turn(key, false, waker, stale);
             Poll::Pending
         })
     }
@@ -854,11 +858,11 @@ impl<T> Queue<T> {
     /// queued, the next waiting stream is woken instead.
     #[cold]
     fn cancel_stream(&self, k: usize) {
-        self.with(|inner, wakes| {
+        self.with(|inner, wakes, stale| {
             let has_items = inner.items.len() > 0;
             let streams = &mut inner.lists().streams;
             let removed = streams.remove(k);
-            wakes.discard(removed.waker);
+            keep_stale(stale, removed.waker);
             if removed.notified && has_items {
                 if let Some(waker) = streams.notify_front() {
                     wakes.push(Some(waker));
@@ -935,13 +939,13 @@ impl<'a, T> Future for Reserve<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let queue = this.queue;
-        queue.with(|inner, wakes| {
+        queue.with(|inner, _, stale| {
             if this.key.is_some() {
                 let putters = &mut inner.lists().putters;
                 // Done: a get freed a slot and held it for this reserve. Otherwise
                 // woken by a shutdown.
                 let served =
-                    core::task::ready!(putters.take_if_notified(&mut this.key, cx.waker(), wakes));
+                    core::task::ready!(putters.take_if_notified(&mut this.key, cx.waker(), stale));
                 if let PutWait::Done = served {
                     return Poll::Ready(Ok(PutPermit { queue }));
                 }
@@ -993,7 +997,7 @@ impl<T> PutPermit<'_, T> {
         let queue = self.queue;
         core::mem::forget(self);
         let cap = queue.cap;
-        queue.with(|inner, wakes| {
+        queue.with(|inner, wakes, _| {
             inner.reserved -= 1;
             inner.push(item, wakes);
             // Handed straight to a waiting getter, the item left the slot free.
@@ -1005,7 +1009,7 @@ impl<T> PutPermit<'_, T> {
 impl<T> Drop for PutPermit<'_, T> {
     fn drop(&mut self) {
         let cap = self.queue.cap;
-        self.queue.with(|inner, wakes| {
+        self.queue.with(|inner, wakes, _| {
             inner.reserved -= 1;
             inner.refill(cap, wakes);
         });
@@ -1062,7 +1066,7 @@ impl<T> Future for Join<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.queue.with(|inner, wakes| {
+        this.queue.with(|inner, _, stale| {
             // A woken join completes even if new work arrived since (asyncio).
             let ready = match this.key {
                 Some(k) => inner.lists().joiners.is_notified(k),
@@ -1072,7 +1076,7 @@ impl<T> Future for Join<'_, T> {
                 || inner
                     .lists()
                     .joiners
-                    .wait_turn(&mut this.key, ready, cx.waker(), wakes);
+                    .wait_turn(&mut this.key, ready, cx.waker(), stale);
             if go { Poll::Ready(()) } else { Poll::Pending }
         })
     }
@@ -1082,7 +1086,7 @@ impl<T> Drop for Join<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
             self.queue
-                .with(|inner, wakes| wakes.discard(inner.lists().joiners.remove(k).waker));
+                .with(|inner, _, stale| keep_stale(stale, inner.lists().joiners.remove(k).waker));
         }
     }
 }

@@ -34,7 +34,8 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 /// few instructions, never across a wake-up (a spin lock, which yields to the OS after
 /// a short spin with `std`, so on `no_std` don't call `abort` or `reset` from an
 /// interrupt handler that may preempt a task of the same core while it waits). Wakers
-/// are cloned and dropped under the lock. Waiting takes a reusable slot; a round of
+/// are cloned under the lock, and woken and dropped after it (a waker's drop may
+/// run any code, even a wait on this barrier). Waiting takes a reusable slot; a round of
 /// more than two tasks collects the wakers to wake in one vector when it ends.
 ///
 /// # Examples
@@ -345,6 +346,8 @@ impl Future for BarrierWait<'_> {
         let barrier = this.barrier;
         let parties = barrier.parties;
         let mut wakes = WakeList::new();
+        // A waker a new poll replaces, dropped after the lock.
+        let mut stale = None;
         if let Arrival::Done = this.arrival {
             panic!("BarrierWait polled after completion");
         }
@@ -372,7 +375,7 @@ impl Future for BarrierWait<'_> {
             }
             Arrival::Waiting { index, slot } => match state.waiters.get_mut(slot) {
                 Waiter::Waiting(waker) => {
-                    wakes.discard(update_waker(waker, cx.waker()));
+                    stale = update_waker(waker, cx.waker());
                     Poll::Pending
                 }
                 Waiter::Passed => {
@@ -391,6 +394,7 @@ impl Future for BarrierWait<'_> {
             },
         });
         wakes.wake();
+        drop(stale);
         poll
     }
 }

@@ -41,7 +41,8 @@ use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn
 /// few instructions, never across a wake-up or the `wait_until` condition (a spin
 /// lock, which yields to the OS after a short spin with `std`, so on `no_std` don't
 /// notify from an interrupt handler that may preempt a task of the same core while it
-/// starts or drops a wait). Wakers are cloned and dropped under it. A waiter's place
+/// starts or drops a wait). Wakers are cloned under it, and woken and dropped after
+/// it (a waker's drop may run any code, even a wait on this condvar). A waiter's place
 /// in it is reused, so waiting allocates nothing in steady use, and a notify with
 /// nobody waiting is one atomic load.
 ///

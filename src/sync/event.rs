@@ -37,7 +37,8 @@ const GENERATION: usize = 4;
 /// held for a few instructions, never across a wake-up (a spin lock, which yields
 /// to the OS after a short spin with `std`, so on `no_std` don't call `set` from
 /// an interrupt handler that may preempt a task of the same core while it starts or
-/// drops a wait). Wakers are cloned and dropped under the lock; a `set` that
+/// drops a wait). Wakers are cloned under the lock, and woken and dropped after it
+/// (a waker's drop may run any code, even a wait on this event); a `set` that
 /// releases more than one task collects their wakers in a vector.
 ///
 /// # Examples

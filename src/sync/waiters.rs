@@ -8,8 +8,9 @@
 //! future, and that future may wait on the same primitive, whose `Drop` then
 //! takes the lock again (a future polled in one task and then moved to another
 //! leaves the first task's waker behind). So the functions here that take a
-//! waker out of a list return it, for the caller to drop once the lock is
-//! released (`tests/reentrant_wakers.rs`).
+//! waker out of a list return it, or put it in a `stale` slot of the caller's,
+//! for the caller to drop once the lock is released
+//! (`tests/reentrant_wakers.rs`).
 
 use alloc::vec::Vec;
 use core::task::{Poll, Waker};
@@ -52,14 +53,11 @@ impl WakeBatch {
 
 /// Wakers collected under a lock and woken after it is released, for the
 /// primitives that wake everything they collected in one go. The first waker is
-/// held inline, so the common case (one task to wake) allocates nothing. It also
-/// holds a waker let go of under the lock ([`discard`](Self::discard)), which it
-/// drops with itself, after the lock.
+/// held inline, so the common case (one task to wake) allocates nothing.
 #[derive(Default)]
 pub(crate) struct WakeList {
     one: Option<Waker>,
     more: Vec<Waker>,
-    stale: Option<Waker>,
 }
 
 impl WakeList {
@@ -67,19 +65,6 @@ impl WakeList {
         Self {
             one: None,
             more: Vec::new(),
-            stale: None,
-        }
-    }
-
-    /// Keeps a waker that is not needed any more, to drop with the list. One
-    /// critical section lets go of one waker at most (its own waiter's); a second
-    /// one would be woken instead (a spurious wake-up, which wakers allow).
-    #[inline]
-    pub(crate) fn discard(&mut self, waker: Option<Waker>) {
-        if let Some(waker) = waker {
-            if let Some(stale) = self.stale.replace(waker) {
-                self.more.push(stale);
-            }
         }
     }
 
@@ -110,6 +95,16 @@ impl WakeList {
     #[cold]
     fn wake_more(&mut self) {
         self.more.drain(..).for_each(Waker::wake);
+    }
+}
+
+/// Keeps `waker` in `stale`, a slot the caller drops once the lock is released.
+/// One critical section lets go of one waker at most (its own waiter's).
+#[inline]
+pub(crate) fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
+    if waker.is_some() {
+        debug_assert!(stale.is_none(), "one stale waker per critical section");
+        *stale = waker;
     }
 }
 
@@ -373,13 +368,14 @@ impl<D> WaitQueue<D> {
     /// returns whether it goes now. Only a notified waiter, or a newcomer (`key` is
     /// `None`), may go; a queued waiter polled meanwhile keeps its place, and a
     /// notified one that finds nothing ready queues again at the back. `key` tracks
-    /// the waiter's place; a waker it replaces goes to `stale`.
+    /// the waiter's place; a waker it replaces goes to `stale` (see
+    /// [`keep_stale`]).
     pub(crate) fn wait_turn(
         &mut self,
         key: &mut Option<usize>,
         ready: bool,
         waker: &Waker,
-        stale: &mut WakeList,
+        stale: &mut Option<Waker>,
     ) -> bool
     where
         D: Default,
@@ -399,7 +395,7 @@ impl<D> WaitQueue<D> {
                 false
             }
             Some(k) => {
-                stale.discard(self.update_waker(k, waker));
+                keep_stale(stale, self.update_waker(k, waker));
                 false
             }
             None if ready => true,
@@ -429,16 +425,16 @@ impl<D> WaitQueue<D> {
     /// For a waiter that finds what it was given in its data (the queue's): the
     /// waiter `key` (which must be `Some`), if notified, is removed, `key` cleared
     /// and its data returned; otherwise its waker is updated (the old one goes to
-    /// `stale`) and it stays queued.
+    /// `stale`, see [`keep_stale`]) and it stays queued.
     pub(crate) fn take_if_notified(
         &mut self,
         key: &mut Option<usize>,
         waker: &Waker,
-        stale: &mut WakeList,
+        stale: &mut Option<Waker>,
     ) -> Poll<D> {
         let k = key.expect("async-patterns: take_if_notified without a key");
         if !self.is_notified(k) {
-            stale.discard(self.update_waker(k, waker));
+            keep_stale(stale, self.update_waker(k, waker));
             return Poll::Pending;
         }
         *key = None;
