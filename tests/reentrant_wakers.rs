@@ -154,3 +154,34 @@ fn debouncer_call() {
     let debouncer = leak(Debouncer::new(timer, Duration::from_secs(1)));
     reenters_on_waker_drop(debouncer.call(async {}), || debouncer.cancel());
 }
+
+#[test]
+fn cancellation_token_detached_from_its_parent() {
+    // A node whose last reference is its parent's link to it, with a waiter left
+    // behind (a wait leaked with `mem::forget`): it is freed when the last token
+    // below it goes, and its waker then re-enters the grandparent.
+    let grandparent = leak(CancellationToken::new());
+    common::within(Duration::from_secs(10), move || {
+        let parent = grandparent.child_token();
+        let child = parent.child_token();
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let waker = common::waker_on_last_drop(move || {
+            poll_once_and_drop(grandparent.cancelled());
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut wait = Box::pin(parent.cancelled());
+        let poll = wait.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(poll.is_pending());
+        std::mem::forget(wait);
+        drop(waker);
+        drop(parent); // still linked: it has a child
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        drop(child); // the parent is unreferenced now and leaves the grandparent
+        assert!(
+            ran.load(std::sync::atomic::Ordering::SeqCst),
+            "the waker was let go"
+        );
+    });
+    assert!(!grandparent.is_cancelled());
+}

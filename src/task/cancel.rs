@@ -134,14 +134,15 @@ fn cancel(node: &Arc<Node>) {
     // is only dropped, not detached.
     while let Some(child) = pending.pop() {
         let mut wakes = WakeList::new();
-        child.state.with(|state| {
+        // Dropped after the lock, as everything a node lets go of.
+        let _parent = child.state.with(|state| {
             if child.cancelled.load(Ordering::Relaxed) {
-                return;
+                return None;
             }
             child.cancelled.store(true, Ordering::Release);
             state.waiters.drain().for_each(|w| wakes.push(Some(w)));
             pending.extend(state.children.drain());
-            drop(state.parent.take());
+            state.parent.take()
         });
         wakes.wake();
     }
@@ -151,17 +152,20 @@ fn cancel(node: &Arc<Node>) {
 /// parent with neither handles nor children.
 fn detach(mut parent: Arc<Node>, mut slot: usize) {
     loop {
-        let next = parent.state.with(|state| {
+        // The child goes after the lock: it may be the last reference to a node
+        // whose drop lets go of a waker (of a wait future that was leaked).
+        let (next, _child) = parent.state.with(|state| {
             if parent.cancelled.load(Ordering::Relaxed) {
                 // A cancelled parent drained its children already.
-                return None;
+                return (None, None);
             }
-            drop(state.children.remove(slot));
-            if state.unreferenced() {
+            let child = state.children.remove(slot);
+            let next = if state.unreferenced() {
                 state.parent.take()
             } else {
                 None
-            }
+            };
+            (next, Some(child))
         });
         match next {
             Some((grandparent, parent_slot)) => {

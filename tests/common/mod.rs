@@ -447,6 +447,13 @@ impl Drop for DropHook {
     }
 }
 
+/// A waker that runs `hook` when its last copy is dropped.
+pub fn waker_on_last_drop(hook: impl FnOnce() + Send + 'static) -> Waker {
+    Waker::from(Arc::new(DropHook {
+        hook: std::sync::Mutex::new(Some(Box::new(hook))),
+    }))
+}
+
 /// Polls `future` to a pending point with a waker that re-enters the primitive
 /// (runs `reenter`) when its last copy is dropped, polls it again with a second
 /// such waker (the primitive lets go of the first: it must not hold its lock when
@@ -466,12 +473,10 @@ pub fn reenters_on_waker_drop<F: Future + Send + 'static>(
             let reenter = Arc::clone(&reenter);
             let ran = Arc::new(AtomicUsize::new(0));
             let count = Arc::clone(&ran);
-            let waker = Waker::from(Arc::new(DropHook {
-                hook: std::sync::Mutex::new(Some(Box::new(move || {
-                    reenter();
-                    count.fetch_add(1, Ordering::SeqCst);
-                }))),
-            }));
+            let waker = waker_on_last_drop(move || {
+                reenter();
+                count.fetch_add(1, Ordering::SeqCst);
+            });
             (waker, ran)
         };
         let mut future = Box::pin(future);
