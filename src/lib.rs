@@ -62,8 +62,9 @@
 //! even the `Drop` of another wait on the same primitive (the last reference to
 //! a task drops its future), which would otherwise spin on the lock for ever
 //! (`tests/reentrant_wakers.rs`). [`sync::Mutex`] and [`sync::RwLock`] wait
-//! through `event-listener` 5, which drops a replaced waker under its own lock:
-//! don't poll their futures with a waker whose drop waits on the same lock.
+//! through `event-listener` 5, which drops a replaced waker, and wakes one,
+//! under its own lock: don't poll their futures with a waker whose drop waits on
+//! the same lock.
 //!
 //! # Example
 //!
