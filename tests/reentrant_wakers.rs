@@ -23,33 +23,24 @@ use async_patterns::stream::next;
 use async_patterns::sync::{Barrier, Condvar, Event, Mutex, Semaphore};
 use async_patterns::task::{BackgroundTasks, CancellationToken, TaskSet, spawn};
 use async_patterns::time::{Debouncer, ManualTimer, Timer};
-use common::reenters_on_waker_drop;
+use common::{drop_at_pending, reenters_on_waker_drop};
 
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
-/// Polls `future` once with a no-op waker and drops it: a wait that starts and
-/// is given up, which takes the primitive's lock.
-fn poll_once_and_drop<F: Future>(future: F) {
-    let mut future = std::pin::pin!(future);
-    let _ = future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()));
-}
-
 #[test]
 fn queue_get() {
     let queue = leak(Queue::<u32>::unbounded());
-    reenters_on_waker_drop(queue.get(), || poll_once_and_drop(queue.get()));
+    reenters_on_waker_drop(queue.get(), || drop_at_pending(queue.get()));
 }
 
 #[test]
 fn queue_put_and_reserve() {
     let queue = leak(Queue::bounded(1));
     queue.try_put(1).unwrap();
-    reenters_on_waker_drop(queue.put(2), || poll_once_and_drop(queue.put(3)));
-    reenters_on_waker_drop(queue.reserve(), || poll_once_and_drop(queue.reserve()));
+    reenters_on_waker_drop(queue.put(2), || drop_at_pending(queue.put(3)));
+    reenters_on_waker_drop(queue.reserve(), || drop_at_pending(queue.reserve()));
     assert_eq!(queue.len(), 1);
 }
 
@@ -57,7 +48,7 @@ fn queue_put_and_reserve() {
 fn queue_join() {
     let queue = leak(Queue::unbounded());
     queue.try_put(1).unwrap();
-    reenters_on_waker_drop(queue.join(), || poll_once_and_drop(queue.join()));
+    reenters_on_waker_drop(queue.join(), || drop_at_pending(queue.join()));
 }
 
 #[test]
@@ -67,19 +58,19 @@ fn queue_stream() {
         let mut stream = queue.stream();
         next(&mut stream).await
     };
-    reenters_on_waker_drop(first_item, || poll_once_and_drop(queue.get()));
+    reenters_on_waker_drop(first_item, || drop_at_pending(queue.get()));
 }
 
 #[test]
 fn semaphore_acquire() {
     let sem = leak(Semaphore::new(0));
-    reenters_on_waker_drop(sem.acquire(), || poll_once_and_drop(sem.acquire()));
+    reenters_on_waker_drop(sem.acquire(), || drop_at_pending(sem.acquire()));
 }
 
 #[test]
 fn event_wait() {
     let event = leak(Event::new());
-    reenters_on_waker_drop(event.wait(), || poll_once_and_drop(event.wait()));
+    reenters_on_waker_drop(event.wait(), || drop_at_pending(event.wait()));
 }
 
 #[test]
@@ -87,20 +78,20 @@ fn condvar_wait() {
     let (mutex, cv) = (leak(Mutex::new(())), leak(Condvar::new()));
     let guard = mutex.try_lock().unwrap();
     reenters_on_waker_drop(cv.wait(guard), || {
-        poll_once_and_drop(async { drop(cv.wait(mutex.lock().await).await) })
+        drop_at_pending(async { drop(cv.wait(mutex.lock().await).await) })
     });
 }
 
 #[test]
 fn barrier_wait() {
     let barrier = leak(Barrier::new(3));
-    reenters_on_waker_drop(barrier.wait(), || poll_once_and_drop(barrier.wait()));
+    reenters_on_waker_drop(barrier.wait(), || drop_at_pending(barrier.wait()));
 }
 
 #[test]
 fn cancellation_token() {
     let token = leak(CancellationToken::new());
-    reenters_on_waker_drop(token.cancelled(), || poll_once_and_drop(token.cancelled()));
+    reenters_on_waker_drop(token.cancelled(), || drop_at_pending(token.cancelled()));
 }
 
 /// A spawner that keeps the tasks and never runs them.
@@ -121,7 +112,7 @@ fn join_handle() {
 fn background_tasks_join() {
     let tasks = leak(BackgroundTasks::new(parking_spawner()));
     drop(tasks.spawn(std::future::pending::<()>()));
-    reenters_on_waker_drop(tasks.join(), || poll_once_and_drop(tasks.join()));
+    reenters_on_waker_drop(tasks.join(), || drop_at_pending(tasks.join()));
 }
 
 #[test]
@@ -143,7 +134,7 @@ fn task_set_join_next() {
 fn manual_timer_sleep() {
     let timer = leak(ManualTimer::new());
     reenters_on_waker_drop(timer.sleep(Duration::from_secs(1)), || {
-        poll_once_and_drop(timer.sleep(Duration::from_secs(1)))
+        drop_at_pending(timer.sleep(Duration::from_secs(1)))
     });
 }
 
@@ -167,7 +158,7 @@ fn cancellation_token_detached_from_its_parent() {
         let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = ran.clone();
         let waker = common::waker_on_last_drop(move || {
-            poll_once_and_drop(grandparent.cancelled());
+            drop_at_pending(grandparent.cancelled());
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let mut wait = Box::pin(parent.cancelled());

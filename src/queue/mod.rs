@@ -28,7 +28,7 @@ use futures_core::Stream;
 
 use self::buffer::{Buffer, Heap};
 pub use self::channel::{Receiver, Sender};
-use crate::sync::waiters::{WaitQueue, WakeList, keep_stale};
+use crate::sync::waiters::{WaitQueue, WakeList, with_stale};
 use crate::sync_facade::{BlockingMutex, const_fn};
 
 /// An async queue: asyncio's `Queue`, `LifoQueue` and `PriorityQueue` in one type.
@@ -427,14 +427,12 @@ impl<T> Queue<T> {
         Self::with_buffer(Buffer::Priority(Box::new(Heap::new())), usize::MAX)
     }
 
-    /// Runs `f` with the lock held; then wakes the wakers it collected and drops
-    /// the waker it let go of (`stale`: see `waiters::keep_stale`).
+    /// Runs `f` with the lock held (see [`with_stale`]), then wakes the wakers it
+    /// collected.
     fn with<R>(&self, f: impl FnOnce(&mut Inner<T>, &mut WakeList, &mut Option<Waker>) -> R) -> R {
         let mut wakes = WakeList::new();
-        let mut stale = None;
-        let result = self.inner.with(|inner| f(inner, &mut wakes, &mut stale));
+        let result = with_stale(&self.inner, |inner, stale| f(inner, &mut wakes, stale));
         wakes.wake();
-        drop(stale);
         result
     }
 
@@ -773,9 +771,7 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_put(&self, k: usize) {
         let _unqueued = self.with(|inner, _, stale| {
-            let removed = inner.lists().putters.remove(k);
-            keep_stale(stale, removed.waker);
-            match removed.data {
+            match inner.lists().putters.remove(k, stale).1 {
                 PutWait::Item(item) => Some(item),
                 // Done: the item is queued, nothing to undo.
                 PutWait::Done | PutWait::Slot => None,
@@ -787,9 +783,7 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_reserve(&self, k: usize) {
         self.with(|inner, wakes, stale| {
-            let removed = inner.lists().putters.remove(k);
-            keep_stale(stale, removed.waker);
-            if let PutWait::Done = removed.data {
+            if let PutWait::Done = inner.lists().putters.remove(k, stale).1 {
                 inner.reserved -= 1;
                 inner.refill(self.cap, wakes);
             }
@@ -826,9 +820,7 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_get(&self, k: usize) {
         self.with(|inner, wakes, stale| {
-            let removed = inner.lists().getters.remove(k);
-            keep_stale(stale, removed.waker);
-            if let Some(item) = removed.data {
+            if let (_, Some(item)) = inner.lists().getters.remove(k, stale) {
                 inner.deliver(item, true, wakes);
             }
         });
@@ -843,7 +835,7 @@ impl<T> Queue<T> {
                 // Out of line before the pop: the waiting put that the pop lets in
                 // wakes another stream for its item, not this one.
                 if let Some(k) = key.take() {
-                    keep_stale(stale, inner.lists().streams.remove(k).waker);
+                    inner.lists().streams.remove(k, stale);
                 }
                 return Poll::Ready(inner.pop(self.cap, wakes));
             }
@@ -861,9 +853,8 @@ impl<T> Queue<T> {
         self.with(|inner, wakes, stale| {
             let has_items = inner.items.len() > 0;
             let streams = &mut inner.lists().streams;
-            let removed = streams.remove(k);
-            keep_stale(stale, removed.waker);
-            if removed.notified && has_items {
+            let (notified, ()) = streams.remove(k, stale);
+            if notified && has_items {
                 if let Some(waker) = streams.notify_front() {
                     wakes.push(Some(waker));
                 }
@@ -1086,7 +1077,7 @@ impl<T> Drop for Join<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
             self.queue
-                .with(|inner, _, stale| keep_stale(stale, inner.lists().joiners.remove(k).waker));
+                .with(|inner, _, stale| inner.lists().joiners.remove(k, stale));
         }
     }
 }

@@ -161,9 +161,9 @@ impl<T> fmt::Debug for Emit<'_, T> {
 /// `emitter.emit(item).await`. The body runs only while the stream is polled: it
 /// starts at the first poll, runs until it emits an item, and continues when the
 /// next item is asked for. (`body` itself is called at once, by `generate`, to
-/// build that future: keep the work inside its `async` block.) The stream ends when the body returns. Dropping the
-/// stream drops the body wherever it stands (its `Drop` cleanup runs). No item is
-/// boxed and no lock is taken per item.
+/// build that future: keep the work inside its `async` block.) The stream ends
+/// when the body returns. Dropping the stream drops the body wherever it stands
+/// (its `Drop` cleanup runs). No item is boxed and no lock is taken per item.
 ///
 /// ```
 /// use async_patterns::stream::{generate, next};

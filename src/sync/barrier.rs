@@ -375,7 +375,7 @@ impl Future for BarrierWait<'_> {
             }
             Arrival::Waiting { index, slot } => match state.waiters.get_mut(slot) {
                 Waiter::Waiting(waker) => {
-                    stale = update_waker(waker, cx.waker());
+                    update_waker(waker, cx.waker(), &mut stale);
                     Poll::Pending
                 }
                 Waiter::Passed => {

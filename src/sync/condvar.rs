@@ -9,7 +9,7 @@ use core::task::{Context, Poll};
 use super::mutex::{Lock, MutexGuard};
 #[cfg(target_has_atomic = "ptr")]
 use super::mutex::{LockArc, MutexGuardArc};
-use super::waiters::{WaitQueue, WakeList};
+use super::waiters::{WaitQueue, WakeList, with_stale};
 use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// A condition variable: asyncio's `Condition`, paired with a [`Mutex`](super::Mutex).
@@ -381,14 +381,11 @@ impl<'c, G: Relock> RawWait<'c, G> {
                     return Poll::Pending;
                 }
                 Phase::Waiting(key, lock) => {
-                    let (notified, replaced) = self.condvar.queue().with(|queue| {
-                        if queue.is_notified(key) {
-                            (true, queue.remove(key).waker)
-                        } else {
-                            (false, queue.update_waker(key, cx.waker()))
-                        }
+                    let notified = with_stale(self.condvar.queue(), |queue, stale| {
+                        queue
+                            .take_if_notified(&mut Some(key), cx.waker(), stale)
+                            .is_ready()
                     });
-                    drop(replaced); // outside the lock: a waker's drop may run any code
                     if !notified {
                         self.phase = Phase::Waiting(key, lock);
                         return Poll::Pending;
@@ -416,12 +413,11 @@ impl<G: Relock> Drop for RawWait<'_, G> {
         let notified = match self.phase {
             Phase::Waiting(key, _) => {
                 let condvar = self.condvar;
-                let removed = condvar.queue().with(|queue| {
-                    let removed = queue.remove(key);
+                with_stale(condvar.queue(), |queue, stale| {
+                    let (notified, ()) = queue.remove(key, stale);
                     condvar.waiting.store(queue.linked(), Ordering::Relaxed);
-                    removed
-                });
-                removed.notified // its waker goes here, after the lock
+                    notified
+                })
             }
             Phase::Relocking(_) => true,
             Phase::Locked(_) | Phase::Done => false,

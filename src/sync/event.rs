@@ -5,7 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{Slab, WakeList, update_waker};
+use super::waiters::{Slab, WakeList, update_waker, with_stale};
 use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// The flag is set.
@@ -273,8 +273,7 @@ impl EventWait<'_> {
     #[cold]
     fn register(&mut self, generation: usize, waker: &Waker) -> Poll<()> {
         let event = self.event;
-        let mut replaced = None;
-        let poll = event.list().with(|waiters| {
+        with_stale(event.list(), |waiters, stale| {
             let mut s = event.state.load(Ordering::Acquire);
             loop {
                 if released(s, generation) {
@@ -284,7 +283,7 @@ impl EventWait<'_> {
                 if let Some(slot) = self.slot {
                     match waiters.get(slot) {
                         Some(entry) if entry.generation == generation => {
-                            replaced = update_waker(&mut entry.waker, waker);
+                            update_waker(&mut entry.waker, waker, stale);
                             return Poll::Pending;
                         }
                         // Our slot is gone although the generation looks unchanged:
@@ -313,9 +312,7 @@ impl EventWait<'_> {
                 waker: waker.clone(),
             }));
             Poll::Pending
-        });
-        drop(replaced); // outside the lock: a waker's drop may run any code
-        poll
+        })
     }
 }
 

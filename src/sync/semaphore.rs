@@ -8,7 +8,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{WakeBatch, update_waker};
+use super::waiters::{WakeBatch, update_waker, with_stale};
 #[cfg(target_has_atomic = "ptr")]
 use crate::sync_facade::PublicArc;
 use crate::sync_facade::{Arc, AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
@@ -631,17 +631,15 @@ impl RawAcquire {
                     return Poll::Ready(());
                 }
                 let list = sem.list();
-                let (granted, replaced) = list.with(|list| {
+                let granted = with_stale(list, |list, stale| {
                     if node.remaining.load(Ordering::Acquire) == 0 {
-                        return (true, None);
+                        return true;
                     }
-                    let ours = list.queue.iter_mut().find(|w| Arc::ptr_eq(&w.node, node));
-                    (
-                        false,
-                        ours.and_then(|w| update_waker(&mut w.waker, cx.waker())),
-                    )
+                    if let Some(w) = list.queue.iter_mut().find(|w| Arc::ptr_eq(&w.node, node)) {
+                        update_waker(&mut w.waker, cx.waker(), stale);
+                    }
+                    false
                 });
-                drop(replaced); // outside the lock: a waker's drop may run any code
                 if granted {
                     self.node = None;
                     self.done = true;
@@ -667,8 +665,7 @@ impl RawAcquire {
         let n = self.n;
         let list = sem.list();
         let mut batch = WakeBatch::new();
-        let mut waiter = None;
-        let left = list.with(|list| {
+        let left = with_stale(list, |list, stale| {
             let missing = node.remaining.load(Ordering::Acquire);
             if missing == 0 {
                 // Granted in full (and already off the list) but never observed:
@@ -680,11 +677,10 @@ impl RawAcquire {
                 .iter()
                 .position(|w| Arc::ptr_eq(&w.node, &node))
                 .expect("a waiter missing permits is queued");
-            waiter = list.queue.remove(pos);
+            *stale = list.queue.remove(pos).map(|waiter| waiter.waker);
             // Pass the partial grant on (this also clears QUEUED if we were last).
             sem.grant_locked(list, n - missing, &mut batch)
         });
-        drop(waiter); // outside the lock
         if node.remaining.load(Ordering::Relaxed) == 0 {
             batch.wake_all();
             sem.release(left);

@@ -8,12 +8,14 @@
 //! future, and that future may wait on the same primitive, whose `Drop` then
 //! takes the lock again (a future polled in one task and then moved to another
 //! leaves the first task's waker behind). So the functions here that take a
-//! waker out of a list return it, or put it in a `stale` slot of the caller's,
-//! for the caller to drop once the lock is released
+//! waker out of a list put it in a `stale` slot of the caller's, which
+//! [`with_stale`] (or the caller) drops once the lock is released
 //! (`tests/reentrant_wakers.rs`).
 
 use alloc::vec::Vec;
 use core::task::{Poll, Waker};
+
+use crate::sync_facade::BlockingMutex;
 
 /// Wakers collected under a lock and woken after it is released.
 pub(crate) struct WakeBatch {
@@ -98,10 +100,24 @@ impl WakeList {
     }
 }
 
+/// Runs `f` with `lock` held, giving it a `stale` slot for a waker it lets go of
+/// (one replaced by a new poll, or left behind by a waiter that leaves), which is
+/// dropped once the lock is released.
+#[inline]
+pub(crate) fn with_stale<T, R>(
+    lock: &BlockingMutex<T>,
+    f: impl FnOnce(&mut T, &mut Option<Waker>) -> R,
+) -> R {
+    let mut stale = None;
+    let result = lock.with(|state| f(state, &mut stale));
+    drop(stale); // after the lock: a waker's drop may run any code
+    result
+}
+
 /// Keeps `waker` in `stale`, a slot the caller drops once the lock is released.
 /// One critical section lets go of one waker at most (its own waiter's).
 #[inline]
-pub(crate) fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
+fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
     if waker.is_some() {
         debug_assert!(stale.is_none(), "one stale waker per critical section");
         *stale = waker;
@@ -109,25 +125,18 @@ pub(crate) fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
 }
 
 /// Stores `waker` in `slot` unless the waker there already wakes the same task;
-/// returns the waker it replaced, for the caller to drop after the lock.
-#[must_use = "drop the replaced waker after the lock is released"]
-pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker) -> Option<Waker> {
-    if slot.will_wake(waker) {
-        None
-    } else {
-        Some(core::mem::replace(slot, waker.clone()))
+/// the one it replaces goes to `stale`.
+pub(crate) fn update_waker(slot: &mut Waker, waker: &Waker, stale: &mut Option<Waker>) {
+    if !slot.will_wake(waker) {
+        keep_stale(stale, Some(core::mem::replace(slot, waker.clone())));
     }
 }
 
 /// [`update_waker`] for a slot that may be empty (then `waker` is stored).
-#[must_use = "drop the replaced waker after the lock is released"]
-pub(crate) fn store_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+pub(crate) fn store_waker(slot: &mut Option<Waker>, waker: &Waker, stale: &mut Option<Waker>) {
     match slot {
-        Some(slot) => update_waker(slot, waker),
-        None => {
-            *slot = Some(waker.clone());
-            None
-        }
+        Some(slot) => update_waker(slot, waker, stale),
+        None => *slot = Some(waker.clone()),
     }
 }
 
@@ -274,15 +283,6 @@ pub(crate) struct WaitQueue<D = ()> {
     linked: usize,
 }
 
-/// A waiter taken off a [`WaitQueue`].
-pub(crate) struct Removed<D> {
-    /// Whether it had been notified.
-    pub(crate) notified: bool,
-    pub(crate) data: D,
-    /// The waker of a waiter that was still queued: to drop after the lock.
-    pub(crate) waker: Option<Waker>,
-}
-
 struct Node<D> {
     /// `None` once notified (the waker was handed to the notifier).
     waker: Option<Waker>,
@@ -343,15 +343,6 @@ impl<D> WaitQueue<D> {
         self.nodes.get_mut(key).waker.is_none()
     }
 
-    /// Replaces the waker of a waiter that is still queued; returns the old one.
-    #[must_use = "drop the replaced waker after the lock is released"]
-    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) -> Option<Waker> {
-        match &mut self.nodes.get_mut(key).waker {
-            Some(slot) => update_waker(slot, waker),
-            None => None,
-        }
-    }
-
     /// Takes the waiter at the front off the queue and marks it notified; returns
     /// its waker, or `None` if nobody is queued.
     #[inline]
@@ -368,8 +359,7 @@ impl<D> WaitQueue<D> {
     /// returns whether it goes now. Only a notified waiter, or a newcomer (`key` is
     /// `None`), may go; a queued waiter polled meanwhile keeps its place, and a
     /// notified one that finds nothing ready queues again at the back. `key` tracks
-    /// the waiter's place; a waker it replaces goes to `stale` (see
-    /// [`keep_stale`]).
+    /// the waiter's place; a waker it replaces goes to `stale`.
     pub(crate) fn wait_turn(
         &mut self,
         key: &mut Option<usize>,
@@ -382,20 +372,18 @@ impl<D> WaitQueue<D> {
     {
         match *key {
             Some(k) if ready && self.is_notified(k) => {
-                let removed = self.remove(k);
-                debug_assert!(removed.waker.is_none(), "a notified waiter has no waker");
+                self.remove_notified(k);
                 *key = None;
                 true
             }
             Some(k) if self.is_notified(k) => {
                 // Woken, but somebody was faster: wait again at the back.
-                let removed = self.remove(k);
-                debug_assert!(removed.waker.is_none(), "a notified waiter has no waker");
+                self.remove_notified(k);
                 *key = Some(self.push_back_with(waker.clone(), D::default()));
                 false
             }
             Some(k) => {
-                keep_stale(stale, self.update_waker(k, waker));
+                self.update_waker(k, waker, stale);
                 false
             }
             None if ready => true,
@@ -407,25 +395,28 @@ impl<D> WaitQueue<D> {
     }
 
     /// Removes the waiter `key` (queued or notified): whether it had been
-    /// notified, its data, and the waker of a waiter that was still queued.
-    #[must_use = "drop the removed waker after the lock is released"]
-    pub(crate) fn remove(&mut self, key: usize) -> Removed<D> {
+    /// notified, and its data. The waker of a waiter still queued goes to
+    /// `stale`.
+    pub(crate) fn remove(&mut self, key: usize, stale: &mut Option<Waker>) -> (bool, D) {
         let notified = self.is_notified(key);
         if !notified {
             self.unlink(key);
         }
         let node = self.nodes.remove(key);
-        Removed {
-            notified,
-            data: node.data,
-            waker: node.waker,
-        }
+        keep_stale(stale, node.waker);
+        (notified, node.data)
+    }
+
+    /// Removes the notified waiter `key` (it has no waker left); returns its data.
+    fn remove_notified(&mut self, key: usize) -> D {
+        debug_assert!(self.is_notified(key));
+        self.nodes.remove(key).data
     }
 
     /// For a waiter that finds what it was given in its data (the queue's): the
     /// waiter `key` (which must be `Some`), if notified, is removed, `key` cleared
     /// and its data returned; otherwise its waker is updated (the old one goes to
-    /// `stale`, see [`keep_stale`]) and it stays queued.
+    /// `stale`) and it stays queued.
     pub(crate) fn take_if_notified(
         &mut self,
         key: &mut Option<usize>,
@@ -434,11 +425,19 @@ impl<D> WaitQueue<D> {
     ) -> Poll<D> {
         let k = key.expect("async-patterns: take_if_notified without a key");
         if !self.is_notified(k) {
-            keep_stale(stale, self.update_waker(k, waker));
+            self.update_waker(k, waker, stale);
             return Poll::Pending;
         }
         *key = None;
-        Poll::Ready(self.remove(k).data)
+        Poll::Ready(self.remove_notified(k))
+    }
+
+    /// Replaces the waker of a waiter that is still queued; the old one goes to
+    /// `stale`.
+    fn update_waker(&mut self, key: usize, waker: &Waker, stale: &mut Option<Waker>) {
+        if let Some(slot) = &mut self.nodes.get_mut(key).waker {
+            update_waker(slot, waker, stale);
+        }
     }
 
     /// The key of the first queued (not notified) waiter.
@@ -500,22 +499,26 @@ mod tests {
         let mut q = WaitQueue::new();
         let keys: Vec<_> = (0..4).map(|_| q.push_back(noop())).collect();
         assert_eq!(q.linked(), 4);
-        assert!(!q.remove(keys[1]).notified); // queued, not notified
+        let mut stale = None;
+        assert!(!q.remove(keys[1], &mut stale).0); // queued, not notified
+        assert!(stale.take().is_some(), "its waker is handed out");
         assert_eq!(q.linked(), 3);
         assert!(q.notify_front().is_some()); // keys[0]
         assert!(q.is_notified(keys[0]));
         assert!(!q.is_notified(keys[2]));
         assert!(q.notify_front().is_some()); // keys[2]
         assert!(q.is_notified(keys[2]));
-        assert!(q.remove(keys[0]).notified);
+        assert!(q.remove(keys[0], &mut stale).0);
         let late = q.push_back(noop());
         assert_eq!(q.linked(), 2);
         assert!(q.notify_front().is_some()); // keys[3] before the late one
         assert!(q.is_notified(keys[3]) && !q.is_notified(late));
-        assert!(!q.remove(late).notified);
+        assert!(!q.remove(late, &mut stale).0);
+        assert!(stale.take().is_some());
         assert_eq!(q.linked(), 0);
         assert!(q.notify_front().is_none());
-        assert!(q.remove(keys[2]).notified && q.remove(keys[3]).notified);
+        assert!(q.remove(keys[2], &mut stale).0 && q.remove(keys[3], &mut stale).0);
+        assert!(stale.is_none(), "a notified waiter has no waker left");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use super::spawn::{JoinHandle, Spawn, task_with_guard};
-use crate::sync::waiters::{Slab, WakeList, store_waker};
+use crate::sync::waiters::{Slab, WakeList, store_waker, with_stale};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
@@ -198,26 +198,21 @@ impl Future for Join<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        // A waker let go of is dropped after the lock, with `_stale`.
-        let (poll, _stale) = this.registry.state.with(|state| {
+        with_stale(&this.registry.state, |state, stale| {
             // Only an empty set ends the wait: a task spawned between the wake-up
             // and this poll is waited for too.
             if state.tasks.len() == 0 {
-                let left = this.key.take().and_then(|k| state.joiners.remove(k));
-                return (Poll::Ready(()), left);
+                if let Some(k) = this.key.take() {
+                    *stale = state.joiners.remove(k);
+                }
+                return Poll::Ready(());
             }
             match this.key {
-                Some(k) => (
-                    Poll::Pending,
-                    store_waker(state.joiners.get_mut(k), cx.waker()),
-                ),
-                None => {
-                    this.key = Some(state.joiners.insert(Some(cx.waker().clone())));
-                    (Poll::Pending, None)
-                }
+                Some(k) => store_waker(state.joiners.get_mut(k), cx.waker(), stale),
+                None => this.key = Some(state.joiners.insert(Some(cx.waker().clone()))),
             }
-        });
-        poll
+            Poll::Pending
+        })
     }
 }
 

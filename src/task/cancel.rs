@@ -9,7 +9,7 @@ use core::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::{Slab, WakeList, update_waker};
+use crate::sync::waiters::{Slab, WakeList, update_waker, with_stale};
 use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
 
 /// A token that asks work to stop: cooperative cancellation, asyncio's
@@ -325,22 +325,18 @@ fn poll_cancelled(node: &Node, key: &mut Option<usize>, waker: &Waker) -> Poll<(
         *key = None;
         return Poll::Ready(());
     }
-    let (poll, replaced) = node.state.with(|state| {
+    with_stale(&node.state, |state, stale| {
         if node.cancelled.load(Ordering::Relaxed) {
             // `cancel` drained the slab, our slot included.
             *key = None;
-            return (Poll::Ready(()), None);
+            return Poll::Ready(());
         }
         match *key {
-            Some(k) => (Poll::Pending, update_waker(state.waiters.get_mut(k), waker)),
-            None => {
-                *key = Some(state.waiters.insert(waker.clone()));
-                (Poll::Pending, None)
-            }
+            Some(k) => update_waker(state.waiters.get_mut(k), waker, stale),
+            None => *key = Some(state.waiters.insert(waker.clone())),
         }
-    });
-    drop(replaced); // outside the lock: a waker's drop may run any code
-    poll
+        Poll::Pending
+    })
 }
 
 fn drop_waiter(node: &Node, key: Option<usize>) {

@@ -11,7 +11,7 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::store_waker;
+use crate::sync::waiters::{store_waker, with_stale};
 use crate::sync_facade::{AtomicBool, BlockingMutex, Ordering, WakerArc};
 
 /// How many futures one poll of the set polls without an output before it yields
@@ -444,16 +444,17 @@ impl<F> TaskSet<F> {
             self.woken.clear();
             self.woken_at = 0;
             let woken = &mut self.woken;
-            let (any, replaced) = self.ready.state.with(|state| {
+            let any = with_stale(&self.ready.state, |state, stale| {
                 if state.indices.is_empty() {
-                    let replaced = owner.and_then(|owner| store_waker(&mut state.owner, owner));
-                    (false, replaced)
+                    if let Some(owner) = owner {
+                        store_waker(&mut state.owner, owner, stale);
+                    }
+                    false
                 } else {
                     core::mem::swap(woken, &mut state.indices);
-                    (true, None)
+                    true
                 }
             });
-            drop(replaced); // outside the lock: a waker's drop may run any code
             if !any {
                 return None;
             }

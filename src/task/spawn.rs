@@ -11,7 +11,7 @@ use core::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::store_waker;
+use crate::sync::waiters::{store_waker, with_stale};
 use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
 
 /// An executor that can run a `'static` future to completion in the background.
@@ -467,11 +467,9 @@ impl<F: Future, G> Future for Task<F, G> {
         };
         // The waker first, then the flag: an `abort` either sees this waker or
         // happened before the lock, so the flag is seen below.
-        let replaced = this
-            .shared
-            .state
-            .with(|state| store_waker(&mut state.task_waker, cx.waker()));
-        drop(replaced); // outside the lock: a waker's drop may run any code
+        with_stale(&this.shared.state, |state, stale| {
+            store_waker(&mut state.task_waker, cx.waker(), stale);
+        });
         let output = if this.shared.abort.load(Ordering::Acquire) {
             Err(JoinError::Cancelled)
         } else {
@@ -652,21 +650,19 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (poll, replaced) = self.shared.state.with(|state| match &mut state.output {
+        with_stale(&self.shared.state, |state, stale| match &mut state.output {
             Output::Ready(_) => match mem::replace(&mut state.output, Output::Taken) {
-                Output::Ready(output) => (Poll::Ready(output), None),
+                Output::Ready(output) => Poll::Ready(output),
                 _ => unreachable!(),
             },
             Output::Taken => {
                 panic!("async-patterns: JoinHandle polled after it returned the output")
             }
-            Output::Pending | Output::Held => (
-                Poll::Pending,
-                store_waker(&mut state.join_waker, cx.waker()),
-            ),
-        });
-        drop(replaced); // outside the lock
-        poll
+            Output::Pending | Output::Held => {
+                store_waker(&mut state.join_waker, cx.waker(), stale);
+                Poll::Pending
+            }
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use super::Timer;
-use crate::sync::waiters::store_waker;
+use crate::sync::waiters::{store_waker, with_stale};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 /// Runs only the last of a burst of calls: each [`call`](Self::call) waits
@@ -173,13 +173,13 @@ fn poll_call<Tm: Timer, F: Future>(
 ) -> Poll<Option<F::Output>> {
     let mut this = call.project();
     let generation = *this.generation;
-    let (current, replaced) = this.debouncer.latest.with(|latest| {
+    let current = with_stale(&this.debouncer.latest, |latest, stale| {
         if latest.generation != generation {
-            return (false, None);
+            return false;
         }
-        (true, store_waker(&mut latest.waker, cx.waker()))
+        store_waker(&mut latest.waker, cx.waker(), stale);
+        true
     });
-    drop(replaced); // outside the lock: a waker's drop may run any code
     if !current {
         // Superseded: the work (waiting or running) is dropped now.
         this.stage.set(Stage::Done);

@@ -8,7 +8,7 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use super::Timer;
-use crate::sync::waiters::{Slab, store_waker};
+use crate::sync::waiters::{Slab, store_waker, with_stale};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 /// A clock that moves only when told to: sleeps on it end when
@@ -166,18 +166,15 @@ impl Future for ManualSleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        // A waker let go of is dropped after the lock, with `_stale`: a waker's
-        // drop may run any code.
-        let (poll, _stale) = this.clock.with(|clock| {
+        with_stale(&this.clock, |clock, stale| {
             if clock.now >= this.deadline {
-                let left = this.key.take().and_then(|k| clock.sleeps.remove(k).waker);
-                return (Poll::Ready(()), left);
+                if let Some(k) = this.key.take() {
+                    *stale = clock.sleeps.remove(k).waker;
+                }
+                return Poll::Ready(());
             }
             match this.key {
-                Some(k) => (
-                    Poll::Pending,
-                    store_waker(&mut clock.sleeps.get_mut(k).waker, cx.waker()),
-                ),
+                Some(k) => store_waker(&mut clock.sleeps.get_mut(k).waker, cx.waker(), stale),
                 None => {
                     let seq = clock.next_seq;
                     clock.next_seq += 1;
@@ -186,11 +183,10 @@ impl Future for ManualSleep {
                         seq,
                         waker: Some(cx.waker().clone()),
                     }));
-                    (Poll::Pending, None)
                 }
             }
-        });
-        poll
+            Poll::Pending
+        })
     }
 }
 
