@@ -6,7 +6,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{Slab, WakeList, update_waker};
+use super::waiters::{Slab, WakeList, keep_stale, update_waker, with_stale};
 use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 
 /// A cyclic barrier: asyncio's `Barrier` (Python 3.11), with withdrawal on
@@ -254,10 +254,6 @@ impl Barrier {
         self.state.get_or_init(|| BlockingMutex::new(State::new()))
     }
 
-    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        self.state().with(f)
-    }
-
     /// Reads the state without allocating it (`None`: never used, still empty).
     fn snapshot<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
         self.state.get().map(|state| state.with(f))
@@ -265,7 +261,7 @@ impl Barrier {
 
     fn fail_round(&self, broken: bool) {
         let mut wakes = WakeList::new();
-        self.with_state(|state| {
+        self.state().with(|state| {
             state.end_round(|| Waiter::Failed, &mut wakes);
             state.broken = broken;
         });
@@ -346,12 +342,10 @@ impl Future for BarrierWait<'_> {
         let barrier = this.barrier;
         let parties = barrier.parties;
         let mut wakes = WakeList::new();
-        // A waker a new poll replaces, dropped after the lock.
-        let mut stale = None;
         if let Arrival::Done = this.arrival {
             panic!("BarrierWait polled after completion");
         }
-        let poll = barrier.with_state(|state| match this.arrival {
+        let poll = with_stale(barrier.state(), |state, stale| match this.arrival {
             Arrival::Done => unreachable!("checked above"),
             Arrival::NotYet => {
                 if state.broken {
@@ -375,7 +369,7 @@ impl Future for BarrierWait<'_> {
             }
             Arrival::Waiting { index, slot } => match state.waiters.get_mut(slot) {
                 Waiter::Waiting(waker) => {
-                    update_waker(waker, cx.waker(), &mut stale);
+                    update_waker(waker, cx.waker(), stale);
                     Poll::Pending
                 }
                 Waiter::Passed => {
@@ -394,7 +388,6 @@ impl Future for BarrierWait<'_> {
             },
         });
         wakes.wake();
-        drop(stale);
         poll
     }
 }
@@ -404,11 +397,9 @@ impl Drop for BarrierWait<'_> {
         let Arrival::Waiting { index, slot } = self.arrival else {
             return;
         };
-        // The waiter (and its waker) is dropped after the lock: a waker's drop may
-        // run any code.
-        let _waiter = self.barrier.with_state(|state| {
-            let waiter = state.waiters.remove(slot);
-            if let Waiter::Waiting(_) = waiter {
+        with_stale(self.barrier.state(), |state, stale| {
+            if let Waiter::Waiting(waker) = state.waiters.remove(slot) {
+                keep_stale(stale, Some(waker));
                 // Still in the round that is filling: withdraw.
                 state.arrived -= 1;
                 if index + 1 == state.next_index {
@@ -417,7 +408,6 @@ impl Drop for BarrierWait<'_> {
                     state.free_indices.push(index);
                 }
             }
-            waiter
         });
     }
 }

@@ -5,7 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{Slab, WakeList, update_waker, with_stale};
+use super::waiters::{Slab, WakeList, keep_stale, update_waker, with_stale};
 use crate::sync_facade::{AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
 
 /// The flag is set.
@@ -322,21 +322,17 @@ impl Drop for EventWait<'_> {
             return;
         };
         let event = self.event;
-        let waiter = event.list().with(|waiters| {
+        with_stale(event.list(), |waiters, stale| {
             let s = event.state.load(Ordering::Relaxed);
             let ours = matches!(waiters.get(slot), Some(entry) if entry.generation == generation);
             if !released(s, generation) && ours {
-                let waiter = waiters.remove(slot);
+                keep_stale(stale, Some(waiters.remove(slot).waker));
                 if waiters.len() == 0 {
                     // Let the next `set` skip the lock again.
                     event.state.fetch_and(!WAITERS, Ordering::Relaxed);
                 }
-                Some(waiter)
-            } else {
-                None
             }
         });
-        drop(waiter); // outside the lock
     }
 }
 

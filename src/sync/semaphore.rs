@@ -8,7 +8,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::waiters::{WakeBatch, update_waker, with_stale};
+use super::waiters::{WakeBatch, keep_stale, update_waker, with_stale};
 #[cfg(target_has_atomic = "ptr")]
 use crate::sync_facade::PublicArc;
 use crate::sync_facade::{Arc, AtomicUsize, BlockingMutex, LazyBox, Ordering, const_fn};
@@ -677,7 +677,7 @@ impl RawAcquire {
                 .iter()
                 .position(|w| Arc::ptr_eq(&w.node, &node))
                 .expect("a waiter missing permits is queued");
-            *stale = list.queue.remove(pos).map(|waiter| waiter.waker);
+            keep_stale(stale, list.queue.remove(pos).map(|waiter| waiter.waker));
             // Pass the partial grant on (this also clears QUEUED if we were last).
             sem.grant_locked(list, n - missing, &mut batch)
         });

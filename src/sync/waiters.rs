@@ -7,10 +7,11 @@
 //! waker's drop can run any code. The last reference to a task drops the task's
 //! future, and that future may wait on the same primitive, whose `Drop` then
 //! takes the lock again (a future polled in one task and then moved to another
-//! leaves the first task's waker behind). So the functions here that take a
-//! waker out of a list put it in a `stale` slot of the caller's, which
-//! [`with_stale`] (or the caller) drops once the lock is released
-//! (`tests/reentrant_wakers.rs`).
+//! leaves the first task's waker behind). So every critical section that lets
+//! go of a waker runs in [`with_stale`] and puts the waker in its `stale` slot
+//! (the functions here that take a waker out of a list do it themselves, the
+//! others through [`keep_stale`]); `with_stale` drops it once the lock is
+//! released (`tests/reentrant_wakers.rs`).
 
 use alloc::vec::Vec;
 use core::task::{Poll, Waker};
@@ -117,7 +118,7 @@ pub(crate) fn with_stale<T, R>(
 /// Keeps `waker` in `stale`, a slot the caller drops once the lock is released.
 /// One critical section lets go of one waker at most (its own waiter's).
 #[inline]
-fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
+pub(crate) fn keep_stale(stale: &mut Option<Waker>, waker: Option<Waker>) {
     if waker.is_some() {
         debug_assert!(stale.is_none(), "one stale waker per critical section");
         *stale = waker;

@@ -7,7 +7,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use super::spawn::{JoinHandle, Spawn, task_with_guard};
-use crate::sync::waiters::{Slab, WakeList, store_waker, with_stale};
+use crate::sync::waiters::{Slab, WakeList, keep_stale, store_waker, with_stale};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
@@ -203,7 +203,7 @@ impl Future for Join<'_> {
             // and this poll is waited for too.
             if state.tasks.len() == 0 {
                 if let Some(k) = this.key.take() {
-                    *stale = state.joiners.remove(k);
+                    keep_stale(stale, state.joiners.remove(k));
                 }
                 return Poll::Ready(());
             }
@@ -219,8 +219,9 @@ impl Future for Join<'_> {
 impl Drop for Join<'_> {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            let waker = self.registry.state.with(|state| state.joiners.remove(k));
-            drop(waker); // outside the lock
+            with_stale(&self.registry.state, |state, stale| {
+                keep_stale(stale, state.joiners.remove(k));
+            });
         }
     }
 }

@@ -9,7 +9,7 @@ use core::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::{Slab, WakeList, update_waker, with_stale};
+use crate::sync::waiters::{Slab, WakeList, keep_stale, update_waker, with_stale};
 use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
 
 /// A token that asks work to stop: cooperative cancellation, asyncio's
@@ -341,11 +341,12 @@ fn poll_cancelled(node: &Node, key: &mut Option<usize>, waker: &Waker) -> Poll<(
 
 fn drop_waiter(node: &Node, key: Option<usize>) {
     if let Some(k) = key {
-        let waker = node.state.with(|state| {
+        with_stale(&node.state, |state, stale| {
             // Cancelled: `cancel` drained the slab, our slot included.
-            (!node.cancelled.load(Ordering::Relaxed)).then(|| state.waiters.remove(k))
+            if !node.cancelled.load(Ordering::Relaxed) {
+                keep_stale(stale, Some(state.waiters.remove(k)));
+            }
         });
-        drop(waker); // outside the lock
     }
 }
 

@@ -11,7 +11,7 @@ use core::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::sync::waiters::{store_waker, with_stale};
+use crate::sync::waiters::{keep_stale, store_waker, with_stale};
 use crate::sync_facade::{Arc, AtomicBool, BlockingMutex, Ordering};
 
 /// An executor that can run a `'static` future to completion in the background.
@@ -672,8 +672,9 @@ impl<T> Drop for JoinHandle<T> {
         // the task would otherwise keep for as long as it runs. Published: it was
         // taken then.
         if !self.shared.finished.load(Ordering::Acquire) {
-            let waker = self.shared.state.with(|state| state.join_waker.take());
-            drop(waker); // outside the lock: a waker's drop may run any code
+            with_stale(&self.shared.state, |state, stale| {
+                keep_stale(stale, state.join_waker.take());
+            });
         }
     }
 }

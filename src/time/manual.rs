@@ -8,7 +8,7 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use super::Timer;
-use crate::sync::waiters::{Slab, store_waker, with_stale};
+use crate::sync::waiters::{Slab, keep_stale, store_waker, with_stale};
 use crate::sync_facade::{Arc, BlockingMutex};
 
 /// A clock that moves only when told to: sleeps on it end when
@@ -169,7 +169,7 @@ impl Future for ManualSleep {
         with_stale(&this.clock, |clock, stale| {
             if clock.now >= this.deadline {
                 if let Some(k) = this.key.take() {
-                    *stale = clock.sleeps.remove(k).waker;
+                    keep_stale(stale, clock.sleeps.remove(k).waker);
                 }
                 return Poll::Ready(());
             }
@@ -193,8 +193,9 @@ impl Future for ManualSleep {
 impl Drop for ManualSleep {
     fn drop(&mut self) {
         if let Some(k) = self.key {
-            let entry = self.clock.with(|clock| clock.sleeps.remove(k));
-            drop(entry); // outside the lock
+            with_stale(&self.clock, |clock, stale| {
+                keep_stale(stale, clock.sleeps.remove(k).waker);
+            });
         }
     }
 }
