@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 
 use async_patterns::sync::Semaphore;
 /// Iterations of the threaded tests (fewer under miri, which is slow).
@@ -240,6 +241,220 @@ fn add_permits_past_the_maximum_with_waiters_panics() {
     drop(w);
     s.add_permits(1);
     assert!(s.try_acquire().is_some(), "the semaphore is still usable");
+}
+
+// ---- property test: random operation sequences against a FIFO model --------
+
+/// Where a waiter of the model stands.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Stage {
+    /// Created, never polled: not in the queue, holds nothing.
+    Unpolled,
+    /// In the queue, `n - missing` permits set aside for it already.
+    Queued { missing: usize },
+    /// Granted in full and woken, not polled since.
+    Granted,
+}
+
+/// The model: asyncio's Semaphore with `acquire_many` and no overtaking.
+struct Model {
+    /// Free permits (zero while anyone is queued).
+    free: usize,
+    /// Per waiter, in creation order: (permits asked for, stage, wakes expected).
+    waiters: Vec<(usize, Stage, usize)>,
+    /// Waiters in the queue, in arrival order (indices into `waiters`).
+    queue: Vec<usize>,
+}
+
+impl Model {
+    /// `k` permits come back: to the queue first, in order, the rest to `free`.
+    fn release(&mut self, mut k: usize) {
+        while k > 0 {
+            let Some(&front) = self.queue.first() else {
+                break;
+            };
+            let w = &mut self.waiters[front];
+            let Stage::Queued { missing } = w.1 else {
+                unreachable!("only queued waiters are in the queue")
+            };
+            let give = missing.min(k);
+            k -= give;
+            if give == missing {
+                w.1 = Stage::Granted;
+                w.2 += 1;
+                self.queue.remove(0);
+            } else {
+                w.1 = Stage::Queued {
+                    missing: missing - give,
+                };
+            }
+        }
+        self.free += k;
+    }
+
+    /// Permits set aside for queued waiters or granted and not yet taken.
+    fn in_flight(&self) -> usize {
+        self.waiters
+            .iter()
+            .map(|&(n, stage, _)| match stage {
+                Stage::Unpolled => 0,
+                Stage::Queued { missing } => n - missing,
+                Stage::Granted => n,
+            })
+            .sum()
+    }
+
+    /// The waiter at `i` is dropped: it leaves the queue (the indices behind it
+    /// shift) and gives back what was set aside for it.
+    fn drop_waiter(&mut self, i: usize) {
+        let (n, stage, _) = self.waiters.remove(i);
+        self.queue.retain(|&q| q != i);
+        for q in &mut self.queue {
+            if *q > i {
+                *q -= 1;
+            }
+        }
+        match stage {
+            Stage::Unpolled => {}
+            Stage::Queued { missing } => self.release(n - missing),
+            Stage::Granted => self.release(n),
+        }
+    }
+}
+
+#[test]
+fn random_acquires_releases_and_drops_match_a_fifo_model() {
+    // Random sequences of acquire_many(n) futures (first polled later), polls,
+    // drops at every stage (never polled, queued with or without a partial grant,
+    // granted but not yet polled), guard drops and forgets, try_acquire_many and
+    // add_permits, checked after every step against the model of the documented
+    // rules: permits go to the queued waiters strictly in order (partial grants
+    // set aside for the first), nobody takes permits while anyone is queued, a
+    // waiter is woken exactly once, when its last permit is set aside, and a
+    // dropped waiter gives back everything set aside for it. The permits are
+    // counted: free + set aside + held by guards = what was put in - forgotten.
+    let mut rng = common::Rng(0x9e37_79b9_7f4a_7c15);
+    let steps = if cfg!(miri) { 500 } else { 30_000 };
+    let mut total = 4;
+    let s = Semaphore::new(total);
+    let mut m = Model {
+        free: total,
+        waiters: Vec::new(),
+        queue: Vec::new(),
+    };
+    let mut tasks = Vec::new(); // the futures, parallel to `m.waiters`
+    let mut guards = Vec::new();
+    for step in 0..steps {
+        match rng.below(12) {
+            0..=2 if tasks.len() < 12 => {
+                let n = [0, 1, 1, 1, 2, 3, 5][rng.below(7)];
+                tasks.push(common::Task::new(s.acquire_many(n)));
+                m.waiters.push((n, Stage::Unpolled, 0));
+            }
+            3..=5 if !tasks.is_empty() => {
+                let i = rng.below(tasks.len());
+                let (n, stage, _) = m.waiters[i];
+                let expect_ready = match stage {
+                    // Zero permits never wait.
+                    Stage::Unpolled if n == 0 || (m.queue.is_empty() && m.free >= n) => {
+                        m.free -= n;
+                        true
+                    }
+                    Stage::Unpolled => {
+                        // Queues; the first in the queue takes what is free.
+                        let taken = if m.queue.is_empty() { m.free } else { 0 };
+                        m.free -= taken;
+                        m.waiters[i].1 = Stage::Queued { missing: n - taken };
+                        m.queue.push(i);
+                        false
+                    }
+                    Stage::Queued { .. } => false,
+                    Stage::Granted => true,
+                };
+                match tasks[i].poll() {
+                    Poll::Ready(guard) => {
+                        assert!(expect_ready, "step {step}: waiter {i} ({stage:?}) got in");
+                        assert_eq!(guard.permits(), n, "step {step}");
+                        guards.push(guard);
+                        tasks.remove(i);
+                        m.waiters.remove(i);
+                        for q in &mut m.queue {
+                            if *q > i {
+                                *q -= 1;
+                            }
+                        }
+                    }
+                    Poll::Pending => {
+                        assert!(!expect_ready, "step {step}: waiter {i} ({stage:?}) pending")
+                    }
+                }
+            }
+            6 if !tasks.is_empty() => {
+                let i = rng.below(tasks.len());
+                drop(tasks.remove(i));
+                m.drop_waiter(i);
+            }
+            7 | 8 if !guards.is_empty() => {
+                let g = guards.swap_remove(rng.below(guards.len()));
+                let n = g.permits();
+                if rng.below(8) == 0 {
+                    g.forget();
+                    total -= n;
+                } else {
+                    drop(g);
+                    m.release(n);
+                }
+            }
+            9 => {
+                let n = rng.below(4);
+                let fits = m.queue.is_empty() && m.free >= n;
+                match s.try_acquire_many(n) {
+                    Some(g) => {
+                        assert!(fits, "step {step}: try_acquire_many({n}) overtook");
+                        m.free -= n;
+                        guards.push(g);
+                    }
+                    None => assert!(!fits, "step {step}: try_acquire_many({n}) refused"),
+                }
+            }
+            10 if total < 8 => {
+                let n = 1 + rng.below(2);
+                s.add_permits(n);
+                total += n;
+                m.release(n);
+            }
+            _ => {}
+        }
+        assert_eq!(s.available_permits(), m.free, "step {step}: free permits");
+        let held: usize = guards.iter().map(|g| g.permits()).sum();
+        assert_eq!(
+            m.free + m.in_flight() + held,
+            total,
+            "step {step}: permits counted"
+        );
+        for (i, (t, w)) in tasks.iter().zip(&m.waiters).enumerate() {
+            assert_eq!(t.wakes(), w.2, "step {step}: waiter {i} in stage {:?}", w.1);
+        }
+    }
+    // Everything comes back: with every guard dropped and enough permits for the
+    // largest request, every waiter left gets through.
+    drop(guards);
+    s.add_permits(5);
+    let mut left: Vec<_> = tasks.into_iter().zip(m.waiters).collect();
+    for round in 0.. {
+        assert!(round < 100, "waiters left hanging: {} of them", left.len());
+        left.retain_mut(|(t, (n, _, _))| match t.poll() {
+            Poll::Ready(g) => {
+                assert_eq!(g.permits(), *n);
+                false
+            }
+            Poll::Pending => true,
+        });
+        if left.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(s.available_permits(), total + 5);
 }
 
 // ---- contention ----------------------------------------------------------
