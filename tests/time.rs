@@ -240,6 +240,100 @@ fn manual_timer_is_deterministic() {
     }
 }
 
+/// A waker that writes its sleep's number into a shared log when woken.
+struct NumberedWaker(usize, Arc<Mutex<Vec<usize>>>);
+
+impl Wake for NumberedWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+#[test]
+fn manual_timer_random_sleeps_polls_drops_and_advances_match_a_model() {
+    // Random sleeps (on the timer or a clone of it), polls, drops and advances,
+    // checked against the documented rules: a sleep is ready exactly when the
+    // clock has reached its deadline (fixed when `sleep` is called); `advance`
+    // wakes every registered sleep that becomes due, once, in deadline order and
+    // then first-poll order; `pending` counts the polled sleeps not yet due; a
+    // dropped sleep is never woken.
+    let mut rng = common::Rng(0x2545_f491_4f6c_dd1d);
+    let steps = if cfg!(miri) { 500 } else { 20_000 };
+    let timer = ManualTimer::new();
+    let clone = timer.clone();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // (sleep, its number, deadline, first-poll order once polled, woken).
+    let mut sleeps = Vec::new();
+    let (mut next_number, mut next_poll) = (0, 0);
+    let mut clock = ZERO;
+    for step in 0..steps {
+        match rng.below(8) {
+            0 | 1 if sleeps.len() < 16 => {
+                let d = ms([0, 1, 1, 2, 3, 5][rng.below(6)]);
+                let on = if rng.below(2) == 0 { &timer } else { &clone };
+                let sleep = on.sleep(d);
+                assert_eq!(sleep.deadline(), clock + d, "step {step}");
+                sleeps.push((sleep, next_number, clock + d, None, false));
+                next_number += 1;
+            }
+            2..=4 if !sleeps.is_empty() => {
+                let i = rng.below(sleeps.len());
+                let (sleep, number, deadline, first_poll, _) = &mut sleeps[i];
+                let waker = Waker::from(Arc::new(NumberedWaker(*number, Arc::clone(&log))));
+                match poll_with(sleep, &waker) {
+                    Poll::Ready(()) => {
+                        assert!(
+                            clock >= *deadline,
+                            "step {step}: sleep {number} ended early"
+                        );
+                        drop(sleeps.remove(i));
+                    }
+                    Poll::Pending => {
+                        assert!(clock < *deadline, "step {step}: sleep {number} is due");
+                        first_poll.get_or_insert_with(|| {
+                            next_poll += 1;
+                            next_poll
+                        });
+                    }
+                }
+            }
+            5 if !sleeps.is_empty() => drop(sleeps.remove(rng.below(sleeps.len()))),
+            6 => {
+                let by = ms(rng.below(4) as u64);
+                clock += by;
+                let mut due: Vec<_> = sleeps
+                    .iter_mut()
+                    .filter(|s| s.3.is_some() && !s.4 && s.2 <= clock)
+                    .map(|s| {
+                        s.4 = true;
+                        (s.2, s.3, s.1)
+                    })
+                    .collect();
+                due.sort_unstable();
+                let expected: Vec<usize> = due.into_iter().map(|(_, _, number)| number).collect();
+                if rng.below(2) == 0 { &timer } else { &clone }.advance(by);
+                let woken = std::mem::take(&mut *log.lock().unwrap());
+                assert_eq!(woken, expected, "step {step}: woken by advance({by:?})");
+            }
+            _ => {}
+        }
+        assert_eq!(timer.now(), clock, "step {step}");
+        let not_due = sleeps
+            .iter()
+            .filter(|s| s.3.is_some() && s.2 > clock)
+            .count();
+        assert_eq!(timer.pending(), not_due, "step {step}: pending");
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "step {step}: a wake outside advance"
+        );
+    }
+}
+
 #[test]
 fn manual_timer_zero_length_sleep_is_ready_at_once() {
     let timer = ManualTimer::new();
