@@ -337,6 +337,56 @@ fn a_waker_that_clears_and_waits_again_during_set() {
 }
 
 #[test]
+fn random_waits_sets_clears_and_drops_match_a_generation_model() {
+    // Random waits (first polled later), polls, drops, sets and clears, checked
+    // against asyncio's rule: a wait first polled while the flag is up is ready at
+    // once; otherwise it is released by the next `set` (even if a `clear` follows
+    // before it runs), which wakes it exactly once; a wait is never released or
+    // woken otherwise.
+    let mut rng = common::Rng(0x9e37_79b9_7f4a_7c15);
+    let steps = if cfg!(miri) { 500 } else { 20_000 };
+    let e = Event::new();
+    let (mut flag, mut sets) = (false, 0usize); // the model: flag, sets that raised it
+    // (wait, the set count at its first poll while the flag was down).
+    let mut waits: Vec<(Task<EventWait<'_>>, Option<usize>)> = Vec::new();
+    for step in 0..steps {
+        match rng.below(8) {
+            0 | 1 if waits.len() < 16 => waits.push((Task::new(e.wait()), None)),
+            2..=4 if !waits.is_empty() => {
+                let i = rng.below(waits.len());
+                let (task, since) = &mut waits[i];
+                let released = match *since {
+                    None => flag,
+                    Some(n) => sets > n,
+                };
+                if task.poll().is_ready() {
+                    assert!(released, "step {step}: wait {i} released early");
+                    waits.remove(i);
+                } else {
+                    assert!(!released, "step {step}: wait {i} still pending");
+                    since.get_or_insert(sets);
+                }
+            }
+            5 if !waits.is_empty() => drop(waits.remove(rng.below(waits.len()))),
+            6 => {
+                e.set();
+                sets += usize::from(!flag);
+                flag = true;
+            }
+            _ => {
+                e.clear();
+                flag = false;
+            }
+        }
+        assert_eq!(e.is_set(), flag, "step {step}");
+        for (i, (task, since)) in waits.iter().enumerate() {
+            let expected = since.map_or(0, |n| usize::from(sets > n));
+            assert_eq!(task.wakes(), expected, "step {step}: wakes of wait {i}");
+        }
+    }
+}
+
+#[test]
 fn more_than_a_batch_of_threads_wait_blocking() {
     let threads = if cfg!(miri) { 18 } else { 40 };
     let e = Arc::new(Event::new());
