@@ -1687,6 +1687,111 @@ fn debouncer_dropped_newest_call_lets_go_of_its_waker() {
     assert_eq!(next.assert_ready(), Some("next"));
 }
 
+/// A debounced call of the random test: its work sleeps `work` on `timer`, then
+/// returns `id`.
+fn debounced<'a>(
+    debouncer: &'a Debouncer<ManualTimer>,
+    timer: &ManualTimer,
+    work: Duration,
+    id: usize,
+) -> impl Future<Output = Option<usize>> + 'a {
+    let timer = timer.clone();
+    debouncer.call(async move {
+        timer.sleep(work).await;
+        id
+    })
+}
+
+/// Where a call of the random debouncer test stands, in the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CallModel {
+    Unpolled,
+    /// Waiting for the delay, which ends at this time.
+    Delayed(Duration),
+    /// Its work runs, and ends at this time.
+    Working(Duration),
+}
+
+#[test]
+fn debouncer_random_calls_polls_drops_cancels_and_advances_match_a_model() {
+    // Random calls (with work that takes 0-2 ms of the clock), polls, drops,
+    // cancels and advances, checked against the documented rules: a call that is
+    // no longer the newest (a later `call` or a `cancel`) resolves to `None`; the
+    // newest waits `delay` from its first poll, then runs its work and resolves to
+    // `Some` with its output. And no wake-up is lost: after every step, each call
+    // that a poll would now complete was woken since its last pending poll.
+    let mut rng = common::Rng(0x9e37_79b9_7f4a_7c15);
+    let delay = ms(3);
+    let timer = ManualTimer::new();
+    let debouncer = Debouncer::new(timer.clone(), delay);
+    let mut newest = 0; // the model: the id of the newest call (0: cancelled)
+    // (call, id, work, model, wakes at its last poll (None: not yet polled)).
+    let mut calls = Vec::new();
+    let mut next_id = 1;
+    for step in 0..20_000 {
+        let now = timer.now();
+        match rng.below(16) {
+            0 if calls.len() < 8 => {
+                let work = ms(rng.below(3) as u64);
+                calls.push((
+                    Task::new(debounced(&debouncer, &timer, work, next_id)),
+                    next_id,
+                    work,
+                    CallModel::Unpolled,
+                    None,
+                ));
+                newest = next_id;
+                next_id += 1;
+            }
+            1..=6 if !calls.is_empty() => {
+                let i = rng.below(calls.len());
+                let (task, id, work, model, wakes) = &mut calls[i];
+                // What the poll does, in the model.
+                let mut next = *model;
+                if *id == newest {
+                    if next == CallModel::Unpolled {
+                        next = CallModel::Delayed(now + delay);
+                    }
+                    if let CallModel::Delayed(end) = next {
+                        if now >= end {
+                            next = CallModel::Working(now + *work);
+                        }
+                    }
+                }
+                let expected = match next {
+                    _ if *id != newest => Poll::Ready(None),
+                    CallModel::Working(end) if now >= end => Poll::Ready(Some(*id)),
+                    _ => Poll::Pending,
+                };
+                assert_eq!(task.poll(), expected, "step {step}: call {id} in {model:?}");
+                if expected.is_ready() {
+                    calls.remove(i);
+                } else {
+                    (*model, *wakes) = (next, Some(task.wakes()));
+                }
+            }
+            7 if !calls.is_empty() => drop(calls.remove(rng.below(calls.len()))),
+            8 if rng.below(4) == 0 => {
+                debouncer.cancel();
+                newest = 0;
+            }
+            _ => timer.advance(ms(rng.below(3) as u64)),
+        }
+        let now = timer.now();
+        for (task, id, _, model, wakes) in &calls {
+            let Some(wakes) = *wakes else { continue };
+            let ready = *id != newest
+                || matches!(*model, CallModel::Delayed(end) | CallModel::Working(end) if now >= end);
+            if ready {
+                assert!(
+                    task.wakes() > wakes,
+                    "step {step}: call {id} in {model:?} would complete but was not woken"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn debouncer_under_an_executor() {
     within_a_minute(|| {
