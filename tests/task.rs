@@ -281,6 +281,83 @@ fn dropped_children_do_not_disturb_their_siblings() {
     }
 }
 
+#[test]
+fn random_token_trees_match_a_model() {
+    // Random trees of tokens: roots, children of any live token (cancelled or
+    // not), clones, drops anywhere in the tree (a dropped token's children stay
+    // under its parent), cancels, and waits (owned, first polled later, dropped at
+    // random). Checked after every step against the documented rules: a token is
+    // cancelled exactly when it, a clone or an ancestor was cancelled (a child of a
+    // cancelled token is born cancelled); a wait completes exactly then, and a
+    // polled wait is woken once when it happens, never otherwise.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let steps = if cfg!(miri) { 500 } else { 20_000 };
+    // The model: per node, its parent and whether it is cancelled.
+    let mut nodes: Vec<(Option<usize>, bool)> = Vec::new();
+    let mut tokens: Vec<(CancellationToken, usize)> = Vec::new();
+    // (wait, its node, polled).
+    let mut waits = Vec::new();
+    for step in 0..steps {
+        match rng.below(12) {
+            0 if tokens.len() < 24 => {
+                tokens.push((CancellationToken::new(), nodes.len()));
+                nodes.push((None, false));
+            }
+            1 | 2 if !tokens.is_empty() && tokens.len() < 24 => {
+                let (parent, p) = &tokens[rng.below(tokens.len())];
+                let (child, p) = (parent.child_token(), *p);
+                tokens.push((child, nodes.len()));
+                nodes.push((Some(p), nodes[p].1));
+            }
+            3 if !tokens.is_empty() && tokens.len() < 24 => {
+                let (token, n) = &tokens[rng.below(tokens.len())];
+                let clone = (token.clone(), *n);
+                tokens.push(clone);
+            }
+            4 | 5 if !tokens.is_empty() => drop(tokens.swap_remove(rng.below(tokens.len()))),
+            6 if !tokens.is_empty() && rng.below(3) == 0 => {
+                let (token, n) = &tokens[rng.below(tokens.len())];
+                token.cancel();
+                // The node and every node below it.
+                for i in 0..nodes.len() {
+                    let mut at = Some(i);
+                    while let Some(a) = at {
+                        if a == *n {
+                            nodes[i].1 = true;
+                            break;
+                        }
+                        at = nodes[a].0;
+                    }
+                }
+            }
+            7 | 8 if !tokens.is_empty() && waits.len() < 16 => {
+                let (token, n) = &tokens[rng.below(tokens.len())];
+                waits.push((Task::new(token.clone().cancelled_owned()), *n, false));
+            }
+            9 | 10 if !waits.is_empty() => {
+                let i = rng.below(waits.len());
+                let (wait, n, polled) = &mut waits[i];
+                let cancelled = nodes[*n].1;
+                assert_eq!(wait.poll().is_ready(), cancelled, "step {step}: wait {i}");
+                if cancelled {
+                    drop(waits.swap_remove(i));
+                } else {
+                    *polled = true;
+                }
+            }
+            11 if !waits.is_empty() => drop(waits.swap_remove(rng.below(waits.len()))),
+            _ => {}
+        }
+        for (token, n) in &tokens {
+            assert_eq!(token.is_cancelled(), nodes[*n].1, "step {step}: node {n}");
+        }
+        for (wait, n, polled) in &waits {
+            let expected = usize::from(*polled && nodes[*n].1);
+            assert_eq!(wait.wakes(), expected, "step {step}: wait on node {n}");
+        }
+    }
+}
+
 /// A future that counts its polls and is ready at poll `ready_at` (1-based).
 fn counted(polls: &Arc<AtomicUsize>, ready_at: usize) -> impl Future<Output = usize> + use<> {
     let polls = Arc::clone(polls);
