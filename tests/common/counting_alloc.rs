@@ -1,9 +1,9 @@
 //! A global allocator that keeps a per-thread tally of live heap bytes and of
 //! allocations, for the memory tests (`tests/queue_memory.rs`,
-//! `tests/task_memory.rs`, `tests/wait_memory.rs`) and `benches/stream.rs`: each installs it with
-//! `#[global_allocator] static ALLOCATOR: Counting = Counting;` and reads [`live`]
-//! or [`allocations`]. Per thread, so the harness's other threads don't disturb the
-//! figures.
+//! `tests/task_memory.rs`, `tests/wait_memory.rs`) and `benches/stream.rs`: each
+//! installs it with `#[global_allocator] static ALLOCATOR: Counting = Counting;`
+//! and reads [`live`] or [`allocations`]. Per thread, so the harness's other
+//! threads don't disturb the figures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
