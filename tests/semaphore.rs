@@ -231,6 +231,19 @@ fn try_acquire_many_past_the_maximum_takes_nothing() {
 }
 
 #[test]
+fn exactly_the_maximum_is_allowed() {
+    // The bounds are inclusive: MAX_PERMITS permits can be added up to, held and
+    // given back, and taken in one try_acquire_many.
+    let s = Semaphore::new(Semaphore::MAX_PERMITS - 2);
+    s.add_permits(2);
+    assert_eq!(s.available_permits(), Semaphore::MAX_PERMITS);
+    let all = s.try_acquire_many(Semaphore::MAX_PERMITS).unwrap();
+    assert_eq!(s.available_permits(), 0);
+    drop(all);
+    assert_eq!(s.available_permits(), Semaphore::MAX_PERMITS);
+}
+
+#[test]
 fn add_permits_past_the_maximum_with_waiters_panics() {
     let s = Semaphore::new(0);
     let w = pending(s.acquire());
