@@ -974,3 +974,13 @@ fn the_guard_outlives_the_condvar_borrow() {
     };
     assert_eq!(*guard, [7]);
 }
+
+#[test]
+fn wait_panics_when_polled_again() {
+    let (m, cv) = (Mutex::new(()), Condvar::new());
+    let mut wait = pending(cv.wait(m.try_lock().unwrap()));
+    cv.notify(1);
+    drop(wait.assert_ready());
+    common::assert_panics_when_polled_again(wait, "Condvar wait future polled after completion");
+    assert!(!m.is_locked());
+}

@@ -620,3 +620,13 @@ fn random_locks_drops_and_polls_never_lose_a_wakeup() {
         );
     }
 }
+
+#[test]
+fn lock_arc_panics_when_polled_again() {
+    let m = Arc::new(Mutex::new(0));
+    common::assert_ready_then_panics_when_polled_again(
+        m.lock_arc(),
+        "LockArc polled after completion",
+    );
+    assert!(!m.is_locked());
+}

@@ -2162,3 +2162,10 @@ proptest! {
         run_ops(Order::Priority, cap, &ops);
     }
 }
+
+#[test]
+fn put_panics_when_polled_again() {
+    let q = Queue::bounded(2);
+    common::assert_ready_then_panics_when_polled_again(q.put(1), "Put polled after completion");
+    assert_eq!(q.len(), 1, "the item was put once");
+}

@@ -994,3 +994,27 @@ fn random_reads_writes_upgrades_and_drops_never_lose_a_wakeup() {
         );
     }
 }
+
+#[test]
+fn lock_futures_panic_when_polled_again() {
+    use common::assert_ready_then_panics_when_polled_again as check;
+    let lock = Arc::new(RwLock::new(0));
+    check(lock.write(), "RwLock write future polled after completion");
+    check(lock.read_arc(), "ReadArc polled after completion");
+    check(lock.write_arc(), "WriteArc polled after completion");
+    check(
+        lock.upgradable_read_arc(),
+        "UpgradableReadArc polled after completion",
+    );
+    let up = lock.try_upgradable_read().unwrap();
+    check(
+        RwLockUpgradableReadGuard::upgrade(up),
+        "RwLock write future polled after completion",
+    );
+    let up = lock.try_upgradable_read_arc().unwrap();
+    check(
+        RwLockUpgradableReadGuardArc::upgrade(up),
+        "UpgradeArc polled after completion",
+    );
+    assert!(lock.try_write().is_some(), "every guard was given back");
+}

@@ -539,3 +539,16 @@ fn static_semaphore_and_size() {
     assert_eq!(S.available_permits(), 1);
     assert!(std::mem::size_of::<Semaphore>() <= 16);
 }
+
+#[test]
+fn acquire_futures_panic_when_polled_again() {
+    // The permit is back by the second poll: a future that forgot it completed
+    // would take it again instead.
+    let s = Arc::new(Semaphore::new(1));
+    common::assert_ready_then_panics_when_polled_again(s.acquire(), "polled after completion");
+    common::assert_ready_then_panics_when_polled_again(
+        s.acquire_arc(),
+        "AcquireArc polled after completion",
+    );
+    assert_eq!(s.available_permits(), 1);
+}

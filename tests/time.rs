@@ -2086,3 +2086,22 @@ fn elapsed_is_an_error_with_a_message() {
     let error: Box<dyn std::error::Error> = Box::new(Elapsed);
     assert_eq!(error.to_string(), "deadline elapsed");
 }
+
+#[test]
+fn debounced_call_panics_when_polled_again_while_newest() {
+    // Documented: a call that resolved to `Some` and is still the newest panics
+    // when polled again; once a newer call came, it resolves to `None` instead.
+    let timer = ManualTimer::new();
+    let debouncer = Debouncer::new(timer.clone(), ms(10));
+    let mut call = pending(debouncer.call(async { 1 }));
+    timer.advance(ms(10));
+    assert_eq!(call.assert_ready(), Some(1));
+    common::assert_panics_when_polled_again(call, "DebouncedCall polled after completion");
+
+    let mut call = pending(debouncer.call(async { 2 }));
+    timer.advance(ms(10));
+    assert_eq!(call.assert_ready(), Some(2));
+    let newer = debouncer.call(async { 3 });
+    assert_eq!(call.assert_ready(), None, "superseded since");
+    drop(newer);
+}

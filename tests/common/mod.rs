@@ -120,6 +120,31 @@ pub fn drop_at_pending_releasing_waker<F: Future>(future: F, held: usize) {
     assert_eq!(counter.0.load(Ordering::SeqCst), 0, "not woken");
 }
 
+/// Polls `task`, which has completed, once more and checks that this panics with
+/// a message containing `expected` (the documented "polled after completion").
+#[track_caller]
+pub fn assert_panics_when_polled_again<F: Future>(mut task: Task<F>, expected: &str) {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = task.poll();
+    }))
+    .expect_err("a future polled again after it completed panics");
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|m| m.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(message.contains(expected), "panic message: {message:?}");
+}
+
+/// Drives `future` to completion at its first poll, drops its output, and checks
+/// that a second poll panics with a message containing `expected`.
+#[track_caller]
+pub fn assert_ready_then_panics_when_polled_again<F: Future>(future: F, expected: &str) {
+    let mut task = Task::new(future);
+    drop(task.assert_ready());
+    assert_panics_when_polled_again(task, expected);
+}
+
 /// Polls a future that must be ready at once.
 #[track_caller]
 pub fn now<F: Future>(future: F) -> F::Output {
