@@ -15,7 +15,7 @@ use async_patterns::sync::{Mutex, MutexGuard, MutexGuardArc};
 /// Iterations of the threaded tests (fewer under miri, which is slow).
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
 
-use common::{Rng, Task, drop_at_pending, now, pending};
+use common::{Rng, Task, Waiters, Watched, drive_woken, drop_at_pending, now, pending};
 
 #[test]
 fn lock_try_lock_and_data() {
@@ -329,22 +329,19 @@ impl Held<'_> {
 type LockFuture<'a> = Pin<Box<dyn Future<Output = Held<'a>> + 'a>>;
 
 /// A `lock` or `lock_arc` future under test, and what the model knows of it.
+/// (It derefs to its [`Watched`] future.)
 struct Waiter<'a> {
-    task: Task<LockFuture<'a>>,
-    /// Polled at least once (and pending since): it is queued on the mutex. A
-    /// future never polled is not (it is a task that has not run yet).
-    polled: bool,
-    /// The wake count just before its last poll: a higher count now means it was
-    /// woken since (also by a wake that came during that poll).
-    seen: usize,
+    watch: Watched<LockFuture<'a>>,
     /// It was woken, polled, and found the lock taken at least once: the condition
     /// for starving (see [Fairness](Mutex#fairness)).
     futile: bool,
 }
 
-impl Waiter<'_> {
-    fn woken(&self) -> bool {
-        self.polled && self.task.wakes() > self.seen
+impl<'a> std::ops::Deref for Waiter<'a> {
+    type Target = Watched<LockFuture<'a>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.watch
     }
 }
 
@@ -376,6 +373,16 @@ struct MutexModel<'a> {
     stats: MutexStats,
 }
 
+impl Waiters for MutexModel<'_> {
+    fn woken(&self) -> Vec<usize> {
+        (0..self.ws.len()).filter(|&i| self.ws[i].woken()).collect()
+    }
+
+    fn poll_at(&mut self, at: usize, step: usize) {
+        self.poll(at, step);
+    }
+}
+
 impl<'a> MutexModel<'a> {
     /// A new critical section: nobody else may hold the lock, the data shows
     /// every earlier section, and this one adds its own.
@@ -400,9 +407,7 @@ impl<'a> MutexModel<'a> {
             Box::pin(m.lock().map(Held::Borrowed))
         };
         self.ws.push(Waiter {
-            task: Task::new(future),
-            polled: false,
-            seen: 0,
+            watch: Watched::new(future),
             futile: false,
         });
         self.stats.max_waiters = self.stats.max_waiters.max(self.ws.len());
@@ -416,11 +421,7 @@ impl<'a> MutexModel<'a> {
         let first = !self.ws[at].polled;
         let newcomer_gets_in = first.then(|| self.m.try_lock().is_some());
         let w = &mut self.ws[at];
-        let before = w.task.wakes();
-        let woken = w.woken();
-        let poll = w.task.poll();
-        w.seen = before;
-        w.polled = true;
+        let (poll, woken) = w.watch.poll();
         if let Some(gets_in) = newcomer_gets_in {
             assert_eq!(
                 poll.is_ready(),
@@ -443,25 +444,14 @@ impl<'a> MutexModel<'a> {
         }
     }
 
-    /// Polls waiters woken since their last poll (in random order) until none is.
-    /// Never polls one that was not woken: that would hide a lost wake-up.
+    /// Polls the woken waiters until none is ([`drive_woken`]), then checks the
+    /// quiescent point.
     fn drive(&mut self, rng: &mut Rng, step: usize) {
         self.stats.drives += 1;
         if self.held.is_none() && self.ws.iter().any(|w| w.polled) {
             self.stats.free_with_queue += 1;
         }
-        for polls in 0.. {
-            assert!(
-                polls < 10_000,
-                "step {step}: waiters keep waking each other"
-            );
-            let woken: Vec<usize> = (0..self.ws.len()).filter(|&i| self.ws[i].woken()).collect();
-            if woken.is_empty() {
-                break;
-            }
-            self.poll(woken[rng.below(woken.len())], step);
-            self.stats.drive_polls += 1;
-        }
+        self.stats.drive_polls += drive_woken(self, rng, step);
         // Quiescent: a free mutex leaves nobody waiting (every unlock that left
         // waiters behind woke one, and a woken waiter that was dropped passed its
         // wake-up on); a held one may.
@@ -537,9 +527,7 @@ fn random_locks_drops_and_polls_never_lose_a_wakeup() {
                 model.poll(at, step);
             }
             7 | 8 if !model.ws.is_empty() => {
-                let woken: Vec<usize> = (0..model.ws.len())
-                    .filter(|&i| model.ws[i].woken())
-                    .collect();
+                let woken = model.woken();
                 let at = if !woken.is_empty() && rng.below(2) == 0 {
                     woken[rng.below(woken.len())]
                 } else {
@@ -579,9 +567,7 @@ fn random_locks_drops_and_polls_never_lose_a_wakeup() {
             }
             14 => model.drive(&mut rng, step),
             15..=17 => {
-                let woken: Vec<usize> = (0..model.ws.len())
-                    .filter(|&i| model.ws[i].woken())
-                    .collect();
+                let woken = model.woken();
                 if !woken.is_empty() {
                     model.poll(woken[rng.below(woken.len())], step);
                 }

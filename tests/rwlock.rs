@@ -15,7 +15,7 @@ use futures::FutureExt as _;
 /// Iterations of the threaded tests (fewer under miri, which is slow).
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
 
-use common::{Rng, Task, drop_at_pending, now, pending};
+use common::{Rng, Waiters, Watched, drive_woken, drop_at_pending, now, pending};
 
 #[test]
 fn readers_share_writer_excludes() {
@@ -448,24 +448,22 @@ enum Want {
     Upgrade,
 }
 
-/// A lock future under test, and what the model knows of it.
+/// A lock future under test, and what the model knows of it. (It derefs to its
+/// [`Watched`] future.)
 struct Waiter<'a> {
-    task: Task<LockFuture<'a>>,
+    watch: Watched<LockFuture<'a>>,
     want: Want,
-    /// Polled at least once (and pending since): it waits on the lock.
-    polled: bool,
-    /// The wake count just before its last poll: a higher count now means it was
-    /// woken since (also by a wake that came during that poll).
-    seen: usize,
     /// In the writers' queue, it was woken, polled and still had to queue: the
     /// condition for starving there, which makes `try_write` and
     /// `try_upgradable_read` refuse a free lock (see [Fairness](RwLock#fairness)).
     futile: bool,
 }
 
-impl Waiter<'_> {
-    fn woken(&self) -> bool {
-        self.polled && self.task.wakes() > self.seen
+impl<'a> std::ops::Deref for Waiter<'a> {
+    type Target = Watched<LockFuture<'a>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.watch
     }
 }
 
@@ -503,6 +501,16 @@ struct RwModel<'a> {
     writes: u64,
     ws: Vec<Waiter<'a>>,
     stats: RwStats,
+}
+
+impl Waiters for RwModel<'_> {
+    fn woken(&self) -> Vec<usize> {
+        (0..self.ws.len()).filter(|&i| self.ws[i].woken()).collect()
+    }
+
+    fn poll_at(&mut self, at: usize, step: usize) {
+        self.poll(at, step);
+    }
 }
 
 impl<'a> RwModel<'a> {
@@ -565,10 +573,8 @@ impl<'a> RwModel<'a> {
 
     fn spawn(&mut self, future: LockFuture<'a>, want: Want) {
         self.ws.push(Waiter {
-            task: Task::new(future),
+            watch: Watched::new(future),
             want,
-            polled: false,
-            seen: 0,
             futile: false,
         });
         self.stats.max_waiters = self.stats.max_waiters.max(self.ws.len());
@@ -597,11 +603,7 @@ impl<'a> RwModel<'a> {
             Want::Upgrade => (readers == 0, Want::Upgrade),
         });
         let w = &mut self.ws[at];
-        let before = w.task.wakes();
-        let woken = w.woken();
-        let poll = w.task.poll();
-        w.seen = before;
-        w.polled = true;
+        let (poll, woken) = w.watch.poll();
         let ready = poll.is_ready();
         match poll {
             Poll::Ready(guard) => {
@@ -682,26 +684,14 @@ impl<'a> RwModel<'a> {
             .map(|(i, w)| (i, w.want))
     }
 
-    /// Polls waiters woken since their last poll (in random order) until none is,
-    /// then checks that nobody left waiting could get in. Never polls one that was
-    /// not woken: that would hide a lost wake-up.
+    /// Polls the woken waiters until none is ([`drive_woken`]), then checks that
+    /// nobody left waiting could get in.
     fn drive(&mut self, rng: &mut Rng, step: usize) {
         self.stats.drives += 1;
         if self.unblocked().is_some() {
             self.stats.unblocked_at_start += 1;
         }
-        for polls in 0.. {
-            assert!(
-                polls < 10_000,
-                "step {step}: waiters keep waking each other"
-            );
-            let woken: Vec<usize> = (0..self.ws.len()).filter(|&i| self.ws[i].woken()).collect();
-            if woken.is_empty() {
-                break;
-            }
-            self.poll(woken[rng.below(woken.len())], step);
-            self.stats.drive_polls += 1;
-        }
+        self.stats.drive_polls += drive_woken(self, rng, step);
         if let Some((at, want)) = self.unblocked() {
             panic!(
                 "step {step}: waiter {at} ({want:?}) waits, not woken, though nothing \
@@ -842,17 +832,13 @@ fn random_reads_writes_upgrades_and_drops_never_lose_a_wakeup() {
                 model.poll(at, step);
             }
             8 | 9 => {
-                let woken: Vec<usize> = (0..model.ws.len())
-                    .filter(|&i| model.ws[i].woken())
-                    .collect();
+                let woken = model.woken();
                 if !woken.is_empty() {
                     model.poll(woken[rng.below(woken.len())], step);
                 }
             }
             10 | 11 if !model.ws.is_empty() => {
-                let woken: Vec<usize> = (0..model.ws.len())
-                    .filter(|&i| model.ws[i].woken())
-                    .collect();
+                let woken = model.woken();
                 let at = if !woken.is_empty() && rng.below(2) == 0 {
                     woken[rng.below(woken.len())]
                 } else {

@@ -82,6 +82,62 @@ impl<F: Future> Task<F> {
     }
 }
 
+/// A future of a random model test, watched for lost wake-ups.
+pub struct Watched<F: Future> {
+    pub task: Task<F>,
+    /// Polled at least once (and pending since): it waits on the primitive. A
+    /// future never polled does not (it is a task that has not run yet).
+    pub polled: bool,
+    /// The wake count just before its last poll: a higher count now means it was
+    /// woken since (also by a wake that came during that poll).
+    seen: usize,
+}
+
+impl<F: Future> Watched<F> {
+    pub fn new(future: F) -> Self {
+        Self {
+            task: Task::new(future),
+            polled: false,
+            seen: 0,
+        }
+    }
+
+    /// Woken since its last poll.
+    pub fn woken(&self) -> bool {
+        self.polled && self.task.wakes() > self.seen
+    }
+
+    /// Polls once: the result, and whether it was woken since its last poll.
+    pub fn poll(&mut self) -> (Poll<F::Output>, bool) {
+        let (before, woken) = (self.task.wakes(), self.woken());
+        let poll = self.task.poll();
+        (self.seen, self.polled) = (before, true);
+        (poll, woken)
+    }
+}
+
+/// A random model test's waiters, for [`drive_woken`].
+pub trait Waiters {
+    /// The places of the waiters woken since their last poll.
+    fn woken(&self) -> Vec<usize>;
+    /// Polls the waiter at `at` once (at step `step`).
+    fn poll_at(&mut self, at: usize, step: usize);
+}
+
+/// Polls waiters woken since their last poll, in random order, until none is (a
+/// quiescent point), and returns how many polls that took. Never polls one that
+/// was not woken: that would hide a lost wake-up.
+pub fn drive_woken(waiters: &mut impl Waiters, rng: &mut Rng, step: usize) -> usize {
+    for polls in 0..10_000 {
+        let woken = waiters.woken();
+        if woken.is_empty() {
+            return polls;
+        }
+        waiters.poll_at(woken[rng.below(woken.len())], step);
+    }
+    panic!("step {step}: waiters keep waking each other")
+}
+
 /// Polls `future` once, asserts that it is pending (it registered as a waiter),
 /// and returns it still pending, so the test can go on and drop it at that point.
 #[track_caller]
