@@ -1466,6 +1466,107 @@ fn a_task_set_is_a_stream_and_collects_and_extends() {
     assert_eq!(block_on(mixed.collect::<Vec<_>>()), ["ready", "later"]);
 }
 
+/// A future of the random task-set test: waits for its gate, then returns `id`.
+async fn gated(id: usize, gate: Arc<Event>) -> usize {
+    gate.wait().await;
+    id
+}
+
+#[test]
+fn random_task_set_pushes_wakes_joins_and_cancels_match_a_model() {
+    // Random pushes of gated futures, gates opened, poll_join_next (with one
+    // counting waker: the owner's), try_join_next and cancel_all, checked against
+    // the documented rules: the set's length; a join is Ready(None) exactly when
+    // the set is empty, and otherwise ready exactly when a future in it can finish
+    // (its gate is open: new futures are polled by the next join, woken ones
+    // again), with the output of such a future, which leaves the set; and no
+    // wake-up is lost: after a pending poll_join_next, opening the gate of a
+    // future that was polled wakes the owner.
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let steps = if cfg!(miri) { 500 } else { 20_000 };
+    let mut set = TaskSet::new();
+    // The model: per future in the set, (id, gate, gate open, polled).
+    let mut futures: Vec<(usize, Arc<Event>, bool, bool)> = Vec::new();
+    let (owner, wakes) = counting_waker();
+    // Since the last pending poll_join_next (and no other call on the set since):
+    // the owner's wake count then, and whether a polled future's gate opened.
+    let mut registered: Option<(usize, bool)> = None;
+    let mut next_id = 0;
+    for step in 0..steps {
+        match rng.below(8) {
+            0 | 1 if futures.len() < 16 => {
+                let gate = Arc::new(Event::new());
+                set.push(gated(next_id, Arc::clone(&gate)));
+                futures.push((next_id, gate, false, false));
+                next_id += 1;
+                registered = None;
+            }
+            2 | 3 => {
+                let closed: Vec<usize> = (0..futures.len()).filter(|&i| !futures[i].2).collect();
+                if let Some(&i) = closed.get(rng.below(closed.len().max(1))) {
+                    futures[i].1.set();
+                    futures[i].2 = true;
+                    if let Some((_, opened)) = &mut registered {
+                        *opened |= futures[i].3;
+                    }
+                }
+            }
+            4..=6 => {
+                let try_join = rng.below(3) == 0;
+                let next = if try_join {
+                    match set.try_join_next() {
+                        Some(id) => Poll::Ready(Some(id)),
+                        None if futures.is_empty() => Poll::Ready(None),
+                        None => Poll::Pending,
+                    }
+                } else {
+                    set.poll_join_next(&mut Context::from_waker(&owner))
+                };
+                match next {
+                    Poll::Ready(None) => {
+                        assert!(futures.is_empty(), "step {step}: ended with futures in");
+                    }
+                    Poll::Ready(Some(id)) => {
+                        let i = futures
+                            .iter()
+                            .position(|f| f.0 == id)
+                            .expect("a future of the set");
+                        assert!(
+                            futures[i].2,
+                            "step {step}: future {id} finished, gate closed"
+                        );
+                        futures.remove(i);
+                    }
+                    Poll::Pending => {
+                        assert!(
+                            futures.iter().all(|f| !f.2),
+                            "step {step}: pending with a gate open"
+                        );
+                        assert!(!futures.is_empty(), "step {step}: pending on an empty set");
+                        for f in &mut futures {
+                            f.3 = true;
+                        }
+                    }
+                }
+                registered = (!try_join && next.is_pending()).then(|| (wakes.count(), false));
+            }
+            7 if rng.below(4) == 0 => {
+                set.cancel_all();
+                futures.clear();
+                registered = None;
+            }
+            _ => {}
+        }
+        assert_eq!(set.len(), futures.len(), "step {step}");
+        if let Some((then, true)) = registered {
+            assert!(
+                wakes.count() > then,
+                "step {step}: a polled future's gate opened, owner not woken"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_wake_polls_only_the_woken_future() {
     // 100 000 futures, each pending until its gate opens. Opening the gates one at a
