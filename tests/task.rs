@@ -259,6 +259,36 @@ fn children_stay_attached_while_any_handle_or_descendant_of_theirs_lives() {
 }
 
 #[test]
+fn token_futures_show_whether_the_token_is_cancelled() {
+    let token = CancellationToken::new();
+    let debug = |cancelled: bool| {
+        [
+            format!("{:?}", token.cancelled()),
+            format!("{:?}", token.clone().cancelled_owned()),
+            format!("{:?}", token.run_until_cancelled(async {})),
+            format!("{:?}", token.clone().run_until_cancelled_owned(async {})),
+        ]
+        .map(|text| {
+            let flag = format!("is_cancelled: {cancelled}");
+            assert!(text.contains(&flag), "{text:?} shows {flag}");
+            text
+        })
+    };
+    let names = debug(false).map(|text| text.split([' ', '(']).next().unwrap().to_owned());
+    assert_eq!(
+        names,
+        [
+            "WaitForCancellation",
+            "WaitForCancellationOwned",
+            "RunUntilCancelled",
+            "RunUntilCancelledOwned"
+        ]
+    );
+    token.cancel();
+    debug(true);
+}
+
+#[test]
 fn dropped_children_do_not_disturb_their_siblings() {
     // Slots of dropped children are reused: the live ones must still be reached.
     let parent = CancellationToken::new();
