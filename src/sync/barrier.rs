@@ -34,8 +34,8 @@ use crate::sync_facade::{BlockingMutex, LazyBox, const_fn};
 /// few instructions, never across a wake-up (a spin lock, which yields to the OS after
 /// a short spin with `std`, so on `no_std` don't call `abort` or `reset` from an
 /// interrupt handler that may preempt a task of the same core while it waits). Wakers
-/// are cloned under the lock, and woken and dropped after it (a waker's drop may
-/// run any code, even a wait on this barrier). Waiting takes a reusable slot; a round of
+/// are cloned under the lock, and woken and dropped after it (a waker's drop may run
+/// any code, even a wait on this barrier). Waiting takes a reusable slot; a round of
 /// more than two tasks collects the wakers to wake in one vector when it ends.
 ///
 /// # Examples
