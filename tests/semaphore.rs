@@ -317,16 +317,22 @@ impl Model {
             .sum()
     }
 
-    /// The waiter at `i` is dropped: it leaves the queue (the indices behind it
-    /// shift) and gives back what was set aside for it.
-    fn drop_waiter(&mut self, i: usize) {
-        let (n, stage, _) = self.waiters.remove(i);
+    /// Takes the waiter at `i` out of the model, and out of the queue if it is
+    /// there (the indices behind it shift).
+    fn remove(&mut self, i: usize) -> (usize, Stage, usize) {
         self.queue.retain(|&q| q != i);
         for q in &mut self.queue {
             if *q > i {
                 *q -= 1;
             }
         }
+        self.waiters.remove(i)
+    }
+
+    /// The waiter at `i` is dropped: it leaves the model and gives back what was
+    /// set aside for it.
+    fn drop_waiter(&mut self, i: usize) {
+        let (n, stage, _) = self.remove(i);
         match stage {
             Stage::Unpolled => {}
             Stage::Queued { missing } => self.release(n - missing),
@@ -390,12 +396,7 @@ fn random_acquires_releases_and_drops_match_a_fifo_model() {
                         assert_eq!(guard.permits(), n, "step {step}");
                         guards.push(guard);
                         tasks.remove(i);
-                        m.waiters.remove(i);
-                        for q in &mut m.queue {
-                            if *q > i {
-                                *q -= 1;
-                            }
-                        }
+                        m.remove(i);
                     }
                     Poll::Pending => {
                         assert!(!expect_ready, "step {step}: waiter {i} ({stage:?}) pending")

@@ -1496,12 +1496,6 @@ fn a_task_set_is_a_stream_and_collects_and_extends() {
     assert_eq!(block_on(mixed.collect::<Vec<_>>()), ["ready", "later"]);
 }
 
-/// A future of the random task-set test: waits for its gate, then returns `id`.
-async fn gated(id: usize, gate: Arc<Event>) -> usize {
-    gate.wait().await;
-    id
-}
-
 #[test]
 fn random_task_set_pushes_wakes_joins_and_cancels_match_a_model() {
     // Random pushes of gated futures, gates opened, poll_join_next (with one
@@ -1514,9 +1508,10 @@ fn random_task_set_pushes_wakes_joins_and_cancels_match_a_model() {
     // future that was polled wakes the owner.
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let steps = if cfg!(miri) { 500 } else { 20_000 };
+    let gates = Gates::new(steps, usize::MAX);
     let mut set = TaskSet::new();
-    // The model: per future in the set, (id, gate, gate open, polled).
-    let mut futures: Vec<(usize, Arc<Event>, bool, bool)> = Vec::new();
+    // The model: per future in the set, (id, gate open, polled).
+    let mut futures: Vec<(usize, bool, bool)> = Vec::new();
     let (owner, wakes) = counting_waker();
     // Since the last pending poll_join_next (and no other call on the set since):
     // the owner's wake count then, and whether a polled future's gate opened.
@@ -1525,19 +1520,18 @@ fn random_task_set_pushes_wakes_joins_and_cancels_match_a_model() {
     for step in 0..steps {
         match rng.below(8) {
             0 | 1 if futures.len() < 16 => {
-                let gate = Arc::new(Event::new());
-                set.push(gated(next_id, Arc::clone(&gate)));
-                futures.push((next_id, gate, false, false));
+                set.push(gates.gate(next_id));
+                futures.push((next_id, false, false));
                 next_id += 1;
                 registered = None;
             }
             2 | 3 => {
-                let closed: Vec<usize> = (0..futures.len()).filter(|&i| !futures[i].2).collect();
+                let closed: Vec<usize> = (0..futures.len()).filter(|&i| !futures[i].1).collect();
                 if let Some(&i) = closed.get(rng.below(closed.len().max(1))) {
-                    futures[i].1.set();
-                    futures[i].2 = true;
+                    gates.open(futures[i].0);
+                    futures[i].1 = true;
                     if let Some((_, opened)) = &mut registered {
-                        *opened |= futures[i].3;
+                        *opened |= futures[i].2;
                     }
                 }
             }
@@ -1562,19 +1556,19 @@ fn random_task_set_pushes_wakes_joins_and_cancels_match_a_model() {
                             .position(|f| f.0 == id)
                             .expect("a future of the set");
                         assert!(
-                            futures[i].2,
+                            futures[i].1,
                             "step {step}: future {id} finished, gate closed"
                         );
                         futures.remove(i);
                     }
                     Poll::Pending => {
                         assert!(
-                            futures.iter().all(|f| !f.2),
+                            futures.iter().all(|f| !f.1),
                             "step {step}: pending with a gate open"
                         );
                         assert!(!futures.is_empty(), "step {step}: pending on an empty set");
                         for f in &mut futures {
-                            f.3 = true;
+                            f.2 = true;
                         }
                     }
                 }

@@ -38,12 +38,12 @@ fn secs(n: u64) -> Duration {
 // ---- helpers ---------------------------------------------------------------
 
 /// A waker that writes its label into a shared log when woken.
-struct Recorder {
-    label: &'static str,
-    log: Arc<Mutex<Vec<&'static str>>>,
+struct Recorder<L> {
+    label: L,
+    log: Arc<Mutex<Vec<L>>>,
 }
 
-impl Wake for Recorder {
+impl<L: Copy + Send + Sync + 'static> Wake for Recorder<L> {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
@@ -53,7 +53,7 @@ impl Wake for Recorder {
     }
 }
 
-fn recorder(label: &'static str, log: &Arc<Mutex<Vec<&'static str>>>) -> Waker {
+fn recorder<L: Copy + Send + Sync + 'static>(label: L, log: &Arc<Mutex<Vec<L>>>) -> Waker {
     Waker::from(Arc::new(Recorder {
         label,
         log: Arc::clone(log),
@@ -240,19 +240,6 @@ fn manual_timer_is_deterministic() {
     }
 }
 
-/// A waker that writes its sleep's number into a shared log when woken.
-struct NumberedWaker(usize, Arc<Mutex<Vec<usize>>>);
-
-impl Wake for NumberedWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.1.lock().unwrap().push(self.0);
-    }
-}
-
 #[test]
 fn manual_timer_random_sleeps_polls_drops_and_advances_match_a_model() {
     // Random sleeps (on the timer or a clone of it), polls, drops and advances,
@@ -262,7 +249,7 @@ fn manual_timer_random_sleeps_polls_drops_and_advances_match_a_model() {
     // then first-poll order; `pending` counts the polled sleeps not yet due; a
     // dropped sleep is never woken.
     let mut rng = common::Rng(0x2545_f491_4f6c_dd1d);
-    let steps = if cfg!(miri) { 500 } else { 20_000 };
+    let steps = 20_000;
     let timer = ManualTimer::new();
     let clone = timer.clone();
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -283,8 +270,7 @@ fn manual_timer_random_sleeps_polls_drops_and_advances_match_a_model() {
             2..=4 if !sleeps.is_empty() => {
                 let i = rng.below(sleeps.len());
                 let (sleep, number, deadline, first_poll, _) = &mut sleeps[i];
-                let waker = Waker::from(Arc::new(NumberedWaker(*number, Arc::clone(&log))));
-                match poll_with(sleep, &waker) {
+                match poll_with(sleep, &recorder(*number, &log)) {
                     Poll::Ready(()) => {
                         assert!(
                             clock >= *deadline,
@@ -1103,11 +1089,7 @@ fn backoff_zero_max_delay_with_nonzero_initial_panics() {
 fn backoff_zero_max_delay_panics_for_every_strategy() {
     for make in [Backoff::exponential, Backoff::constant, Backoff::fibonacci] {
         let panic = std::panic::catch_unwind(|| make(NS).max_delay(ZERO)).unwrap_err();
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap();
+        let message = common::panic_message(&*panic);
         assert!(message.contains("max_delay"), "{message}");
     }
 }

@@ -176,6 +176,15 @@ pub fn drop_at_pending_releasing_waker<F: Future>(future: F, held: usize) {
     assert_eq!(counter.0.load(Ordering::SeqCst), 0, "not woken");
 }
 
+/// The message of a panic payload (empty if it is neither `&str` nor `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|m| m.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
 /// Polls `task`, which has completed, once more and checks that this panics with
 /// a message containing `expected` (the documented "polled after completion").
 #[track_caller]
@@ -184,11 +193,7 @@ pub fn assert_panics_when_polled_again<F: Future>(mut task: Task<F>, expected: &
         let _ = task.poll();
     }))
     .expect_err("a future polled again after it completed panics");
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|m| m.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let message = panic_message(&*panic);
     assert!(message.contains(expected), "panic message: {message:?}");
 }
 
