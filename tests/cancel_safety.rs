@@ -168,6 +168,23 @@ impl Drop for Item {
 
 #[test]
 fn queue_puts_and_gets_given_up_under_contention_lose_and_duplicate_nothing() {
+    // Whether a get or a put is given up at all depends on the scheduling (a
+    // consumer that always keeps up never lets a put wait): a scenario is run
+    // again, its checks each time, until both happened.
+    let mut runs = Vec::new();
+    for _ in 0..10 {
+        let (gets, puts) = queue_puts_and_gets_given_up();
+        runs.push((gets, puts));
+        if gets > 0 && puts > 0 {
+            return;
+        }
+    }
+    panic!("some gets and some puts were given up: (gets, puts) per run {runs:?}");
+}
+
+/// One run of the queue scenario, with its checks: how many gets and how many
+/// plain puts were given up.
+fn queue_puts_and_gets_given_up() -> (usize, usize) {
     const PRODUCERS: u64 = 4;
     const CONSUMERS: u64 = 4;
     let queue = Arc::new(Queue::bounded(4));
@@ -256,8 +273,8 @@ fn queue_puts_and_gets_given_up_under_contention_lose_and_duplicate_nothing() {
     assert_eq!(dropped, all, "every item was dropped exactly once");
     // Items neither put nor received went down with their cancelled put.
     assert!(put.len() <= received.len());
-    assert!(
-        cancelled_gets.load(Ordering::Relaxed) > 0 && cancelled_puts.load(Ordering::Relaxed) > 0,
-        "some gets and some puts were given up"
-    );
+    (
+        cancelled_gets.load(Ordering::Relaxed),
+        cancelled_puts.load(Ordering::Relaxed),
+    )
 }
