@@ -2,7 +2,8 @@
 //! `Condvar` and the queue's wait lists say: once a primitive has had waiters, a
 //! round of waiting (a future queues, is released, completes) makes no
 //! allocation (`cargo mutants` found that a semaphore that never reused its nodes
-//! passed every other test). A counting global allocator keeps a per-thread tally of
+//! passed every other test); and a primitive nobody waited on has allocated no
+//! wait list at all. A counting global allocator keeps a per-thread tally of
 //! allocations, so the harness's other threads don't disturb the figures.
 //!
 //! The futures are pinned on the stack and polled with `Waker::noop()`, whose
@@ -16,7 +17,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use async_patterns::queue::Queue;
-use async_patterns::sync::{Condvar, Event, Mutex, Semaphore};
+use async_patterns::sync::{Barrier, Condvar, Event, Mutex, Semaphore};
 use counting_alloc::{Counting, allocations};
 
 #[global_allocator]
@@ -37,6 +38,40 @@ fn steady_allocations(mut round: impl FnMut()) -> usize {
         round();
     }
     allocations() - before
+}
+
+/// Nobody waits: the wait lists, allocated on first wait, are never allocated.
+/// Notifies, sets and uncontended acquires are the atomic fast paths the docs
+/// describe (`cargo mutants` found that a `Condvar::notify` sent down its locked
+/// path with nobody waiting, which allocates the list, passed every other test).
+#[test]
+fn primitives_nobody_waits_on_allocate_nothing() {
+    let before = allocations();
+    let cv = Condvar::new();
+    assert!(!cv.notify_one());
+    assert_eq!(cv.notify(3), 0);
+    assert_eq!(cv.notify_all(), 0);
+    let e = Event::new();
+    e.set();
+    assert!(poll(pin!(e.wait())).is_ready(), "set: no wait");
+    e.clear();
+    let s = Semaphore::new(1);
+    let guard = s.try_acquire().expect("a permit is free");
+    drop(guard);
+    let Poll::Ready(guard) = poll(pin!(s.acquire())) else {
+        panic!("a permit is free")
+    };
+    drop(guard);
+    s.add_permits(2);
+    let m = Mutex::new(0);
+    *m.try_lock().expect("free") += 1;
+    let b = Barrier::new(2);
+    assert_eq!((b.n_waiting(), b.is_broken()), (0, false));
+    assert_eq!(
+        allocations() - before,
+        0,
+        "a primitive nobody waited on allocated"
+    );
 }
 
 #[test]
