@@ -103,12 +103,24 @@ fn dropped_wait_leaves_the_others_alone() {
 #[test]
 fn wait_blocking_across_threads() {
     let e = Arc::new(Event::new());
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let e = e.clone();
-            std::thread::spawn(move || e.wait_blocking())
+            let (e, started) = (e.clone(), started.clone());
+            std::thread::spawn(move || {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                e.wait_blocking();
+                // Nothing clears it: a thread let through sees the flag set.
+                assert!(e.is_set(), "wait_blocking returned before the set");
+            })
         })
         .collect();
+    while started.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+        std::thread::yield_now();
+    }
+    // Give the threads time to block (a wait_blocking that returned at once would
+    // fail the assertion above; the test never depends on this sleep to pass).
+    std::thread::sleep(std::time::Duration::from_millis(20));
     // (No `clear` here: a thread that starts waiting after `set(); clear()` would
     // rightly wait for the next `set`; that rule is tested at poll level above.)
     e.set();
