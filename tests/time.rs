@@ -999,6 +999,74 @@ fn backoff_same_seed_same_delays_different_seeds_differ() {
     assert_eq!(delays(backoff), delays(copy));
 }
 
+/// A draw is uniform over the whole of `0..=d`, both ends included: with
+/// `d` = 1 ns, full jitter gives 0 and 1 ns about equally often, and with `d` =
+/// 10 ns each of the 11 values comes out about 1/11 of the time. Equal jitter
+/// over 2 ns gives 1 and 2 ns.
+#[test]
+fn backoff_jitter_draws_cover_both_ends_of_the_range_evenly() {
+    const DRAWS: usize = 11_000;
+    let counts = |backoff: Backoff| {
+        let mut counts = [0usize; 11];
+        for d in delays(backoff.max_retries(DRAWS).seed(5)) {
+            counts[usize::try_from(d.as_nanos()).unwrap()] += 1;
+        }
+        counts
+    };
+    let one = counts(Backoff::constant(NS).jitter(Jitter::Full));
+    assert_eq!(one[0] + one[1], DRAWS, "{one:?}");
+    assert!((4_950..=6_050).contains(&one[1]), "0 or 1 ns: {one:?}");
+
+    let ten = counts(Backoff::constant(NS * 10).jitter(Jitter::Full));
+    for (nanos, n) in ten.iter().enumerate() {
+        assert!(
+            (800..=1_200).contains(n),
+            "{nanos} ns came out {n} times: {ten:?}"
+        );
+    }
+
+    let equal = counts(Backoff::constant(NS * 2).jitter(Jitter::Equal));
+    assert_eq!(equal[1] + equal[2], DRAWS, "{equal:?}");
+    assert!((4_950..=6_050).contains(&equal[2]), "1 or 2 ns: {equal:?}");
+}
+
+/// The delays of a seeded `Backoff` are fixed, in nanoseconds: the same on every
+/// run and platform, so that a user's test that records them keeps passing. A
+/// change to the generator (its constants, its shifts) shows up here first.
+#[test]
+fn backoff_seeded_jitter_gives_these_delays() {
+    let seeded = |jitter| {
+        delays(
+            Backoff::exponential(ms(1))
+                .max_retries(6)
+                .jitter(jitter)
+                .seed(42),
+        )
+        .into_iter()
+        .map(|d| u64::try_from(d.as_nanos()).unwrap())
+        .collect::<Vec<_>>()
+    };
+    // Un-jittered: 1, 2, 4, 8, 16 and 32 ms.
+    assert_eq!(
+        seeded(Jitter::Full),
+        [
+            343_292, 773_948, 3_021_556, 6_367_552, 9_914_336, 17_833_153
+        ]
+    );
+    assert_eq!(
+        seeded(Jitter::Equal),
+        [
+            671_646, 1_386_974, 3_510_778, 7_183_776, 12_957_168, 24_916_576
+        ]
+    );
+    assert_eq!(
+        seeded(Jitter::Decorrelated),
+        [
+            1_686_584, 2_571_019, 6_070_969, 14_700_511, 27_707_692, 46_766_042
+        ]
+    );
+}
+
 #[test]
 fn backoff_unseeded_backoffs_draw_their_own_seeds() {
     let a = delays(

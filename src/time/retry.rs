@@ -345,11 +345,11 @@ impl Backoff {
         self
     }
 
-    /// Seeds the jitter, so that the same seed gives the same delays. By default
-    /// each `Backoff` draws its own seed: under `std` a different one in every
-    /// process, without `std` from a counter only (the same sequence in every boot
-    /// of a device: seed it from a hardware source there). Called between
-    /// delays, it restarts the draws from the new seed.
+    /// Seeds the jitter, so that the same seed gives the same delays, on every run
+    /// and platform. By default each `Backoff` draws its own seed: under `std` a
+    /// different one in every process, without `std` from a counter only (the same
+    /// sequence in every boot of a device: seed it from a hardware source there).
+    /// Called between delays, it restarts the draws from the new seed.
     #[must_use]
     #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
