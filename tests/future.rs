@@ -156,6 +156,7 @@ fn select_says_which_side_finished() {
     let right = block_on(select(after_yields(2, 1), async { "right" }));
     assert_eq!(right, Either::Right("right"));
     assert!(left.is_left() && !left.is_right());
+    assert!(right.is_right() && !right.is_left());
     assert_eq!(left.left(), Some(1));
     assert_eq!(right.right(), Some("right"));
     assert_eq!(right.left(), None);
