@@ -238,7 +238,7 @@ impl fmt::Debug for RawLock {
 /// # Fairness
 ///
 /// A task that finds the lock free takes it at once, which keeps an uncontended or
-/// lightly contended lock fast. A waiting task that was woken a few times and found
+/// lightly contended lock fast. A waiting task that was woken four times and found
 /// the lock taken again each time starts *starving*: from then on newcomers queue up
 /// behind it and the lock goes to the waiters in order, so no waiter starves, even
 /// while another task relocks the mutex in a tight loop.
