@@ -1346,6 +1346,7 @@ fn push_returns_distinct_ids_that_join_next_with_id_reports() {
     let ids: Vec<usize> = expected.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, [0, 1, 2, 3, 4], "ids in push order");
     assert_eq!(set.len(), 5);
+    assert!(!set.is_empty());
     let mut got = Vec::new();
     while let Some(pair) = block_on(set.join_next_with_id()) {
         got.push(pair);
