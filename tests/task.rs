@@ -1763,6 +1763,7 @@ fn finished_background_tasks_leave_by_themselves() {
     assert!(tasks.is_empty());
     let handles: Vec<_> = (0..3).map(|n| tasks.spawn(after_yields(n, n))).collect();
     assert_eq!(tasks.len(), 3);
+    assert!(!tasks.is_empty());
     assert!(format!("{tasks:?}").contains("len: 3"));
     ex.tick(); // the task with no yield finishes
     assert_eq!(tasks.len(), 2);
