@@ -257,6 +257,40 @@ fn dropped_upgradable_read_passes_on() {
     assert!(l.try_write().is_some());
 }
 
+/// A waiter of the writers' queue that starved (a writer relocked every time
+/// before it ran) and is then dropped gives its priority back: newcomers take the
+/// free lock again. For each future that queues there.
+#[test]
+fn a_dropped_starving_waiter_gives_its_priority_back() {
+    fn check<F: Future>(what: &str, l: &Arc<RwLock<()>>, waiter: impl FnOnce() -> F) {
+        let mut writer = Some(l.try_write_arc().unwrap());
+        let mut waiter = pending(waiter());
+        for _ in 0..50 {
+            drop(writer.take());
+            assert!(waiter.is_woken(), "{what}");
+            match l.try_write_arc() {
+                Some(again) => {
+                    writer = Some(again);
+                    waiter.assert_pending();
+                }
+                None => break,
+            }
+        }
+        assert!(writer.is_none(), "{what}: it starved within a few rounds");
+        assert!(l.try_upgradable_read().is_none(), "{what}: reserved for it");
+        drop(waiter);
+        assert!(
+            l.try_write_arc().is_some(),
+            "{what}: after it left, a newcomer takes the lock again"
+        );
+    }
+    let l = Arc::new(RwLock::new(()));
+    check("write", &l, || l.write());
+    check("write_arc", &l, || l.write_arc());
+    check("upgradable_read", &l, || l.upgradable_read());
+    check("upgradable_read_arc", &l, || l.upgradable_read_arc());
+}
+
 // ---- contention ----------------------------------------------------------
 
 #[test]
