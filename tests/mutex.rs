@@ -15,7 +15,9 @@ use async_patterns::sync::{Mutex, MutexGuard, MutexGuardArc};
 /// Iterations of the threaded tests (fewer under miri, which is slow).
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
 
-use common::{Rng, Task, Waiters, Watched, drive_woken, drop_at_pending, now, pending};
+use common::{
+    Rng, Task, Waiters, Watched, drive_woken, drop_at_pending, now, pending, relock_until_refused,
+};
 
 #[test]
 fn lock_try_lock_and_data() {
@@ -129,25 +131,11 @@ fn dropped_lock_arc_passes_the_wakeup_on() {
 #[test]
 fn dropped_starving_waiter_gives_its_priority_back() {
     let m = Mutex::new(());
-    let mut g = Some(m.try_lock().unwrap());
+    let g = m.try_lock().unwrap();
     let mut w = pending(m.lock());
     // Another task relocks every time before the waiter runs, until the waiter
     // starves: then a newcomer cannot take the lock any more.
-    for _ in 0..50 {
-        drop(g.take());
-        assert!(w.is_woken());
-        match m.try_lock() {
-            Some(again) => {
-                g = Some(again);
-                w.assert_pending();
-            }
-            None => break,
-        }
-    }
-    assert!(
-        g.is_none(),
-        "a starving waiter blocks newcomers within a few rounds"
-    );
+    relock_until_refused(&mut w, g, || m.try_lock());
     assert!(
         !m.is_locked(),
         "the lock is free, reserved for the starving waiter"
@@ -164,30 +152,19 @@ fn dropped_starving_waiter_gives_its_priority_back() {
 #[test]
 fn waiter_is_not_starved_by_a_relocking_task_poll_level() {
     let m = Mutex::new(0u32);
-    let mut g = Some(m.try_lock().unwrap());
+    let g = m.try_lock().unwrap();
     let mut waiter = Task::new(m.lock());
     waiter.assert_pending();
     // The holder unlocks and relocks at once, each time before the waiter runs.
-    for round in 0..50 {
-        drop(g.take());
-        match m.try_lock() {
-            Some(again) => g = Some(again),
-            None => {
-                // The newcomer had to queue: the waiter gets the lock.
-                let mut got = waiter.assert_ready();
-                *got += 1;
-                assert_eq!(
-                    round, 4,
-                    "a newcomer barges in while the waiter was woken fewer than four \
-                     times for nothing (throughput), then the waiter is served"
-                );
-                return;
-            }
-        }
-        assert!(waiter.is_woken());
-        waiter.assert_pending();
-    }
-    panic!("the waiter never got the lock");
+    let round = relock_until_refused(&mut waiter, g, || m.try_lock());
+    // The newcomer had to queue: the waiter gets the lock.
+    let mut got = waiter.assert_ready();
+    *got += 1;
+    assert_eq!(
+        round, 4,
+        "a newcomer barges in while the waiter was woken fewer than four \
+         times for nothing (throughput), then the waiter is served"
+    );
 }
 
 #[test]

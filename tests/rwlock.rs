@@ -15,7 +15,9 @@ use futures::FutureExt as _;
 /// Iterations of the threaded tests (fewer under miri, which is slow).
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 500 };
 
-use common::{Rng, Waiters, Watched, drive_woken, drop_at_pending, now, pending};
+use common::{
+    Rng, Waiters, Watched, drive_woken, drop_at_pending, now, pending, relock_until_refused,
+};
 
 #[test]
 fn readers_share_writer_excludes() {
@@ -263,20 +265,9 @@ fn dropped_upgradable_read_passes_on() {
 #[test]
 fn a_dropped_starving_waiter_gives_its_priority_back() {
     fn check<F: Future>(what: &str, l: &Arc<RwLock<()>>, waiter: impl FnOnce() -> F) {
-        let mut writer = Some(l.try_write_arc().unwrap());
+        let writer = l.try_write_arc().unwrap();
         let mut waiter = pending(waiter());
-        for _ in 0..50 {
-            drop(writer.take());
-            assert!(waiter.is_woken(), "{what}");
-            match l.try_write_arc() {
-                Some(again) => {
-                    writer = Some(again);
-                    waiter.assert_pending();
-                }
-                None => break,
-            }
-        }
-        assert!(writer.is_none(), "{what}: it starved within a few rounds");
+        relock_until_refused(&mut waiter, writer, || l.try_write_arc());
         assert!(l.try_upgradable_read().is_none(), "{what}: reserved for it");
         drop(waiter);
         assert!(

@@ -147,6 +147,33 @@ pub fn pending<F: Future>(future: F) -> Task<F> {
     task
 }
 
+/// Starves `waiter` (pending on a lock whose guard is `held`): round after round
+/// the holder releases the lock and a newcomer takes it again with `relock` (a
+/// `try_*`) before the waiter runs, until `relock` is refused because the waiter
+/// now has priority. Each round checks that the waiter was woken and, polled,
+/// finds the lock taken. Returns how many times the newcomer got in; panics if it
+/// still gets in after 50 rounds.
+#[track_caller]
+pub fn relock_until_refused<F: Future, G>(
+    waiter: &mut Task<F>,
+    held: G,
+    mut relock: impl FnMut() -> Option<G>,
+) -> usize {
+    let mut held = Some(held);
+    for round in 0..50 {
+        drop(held.take());
+        assert!(waiter.is_woken(), "the release wakes the waiter");
+        match relock() {
+            Some(again) => {
+                held = Some(again);
+                waiter.assert_pending();
+            }
+            None => return round,
+        }
+    }
+    panic!("a newcomer still got in after 50 rounds: the waiter never starved");
+}
+
 /// Drives `future` to a pending point and drops it there. The caller then checks
 /// that nothing was lost (a lock still free, permits all back, a wake-up passed on).
 #[track_caller]
