@@ -540,6 +540,7 @@ pin_project! {
     /// Dropping it drops the attempt in flight (or the sleep); no further attempt
     /// is made.
     #[must_use = "futures do nothing unless polled"]
+    #[project = RetryProj]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
         timer: Tm,
         backoff: Backoff,
@@ -608,36 +609,43 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut slept = 0;
-        loop {
-            // Start an attempt unless one is running: at once on the first poll,
-            // after the sleep later.
-            match this.state.as_mut().project() {
-                StateProj::Running { .. } => {}
-                StateProj::Idle => this.state.set(State::Running {
-                    attempt: (this.op)(),
-                }),
-                StateProj::Sleeping { sleep } => {
-                    core::task::ready!(sleep.poll(cx));
-                    slept += 1;
-                    if slept == ATTEMPTS_PER_POLL {
-                        // Idle starts the next attempt at the next poll.
-                        this.state.set(State::Idle);
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                    this.state.set(State::Running {
-                        attempt: (this.op)(),
-                    });
-                }
-            }
+        // The first poll starts the first attempt and polls it on a path of its
+        // own, so that an operation that succeeds at once costs only this.
+        if let StateProj::Idle = this.state.as_mut().project() {
+            this.state.set(State::Running {
+                attempt: (this.op)(),
+            });
             let StateProj::Running { attempt } = this.state.as_mut().project() else {
                 unreachable!("an attempt was just started")
             };
-            let error = match core::task::ready!(attempt.poll(cx)) {
-                Ok(value) => return Poll::Ready(Ok(value)),
-                Err(error) => error,
+            return match attempt.poll(cx) {
+                Poll::Ready(Ok(value)) => Poll::Ready(Ok(value)),
+                Poll::Ready(Err(error)) => drive(this, Some(error), cx),
+                Poll::Pending => Poll::Pending,
             };
+        }
+        drive(this, None, cx)
+    }
+}
+
+/// The rest of [`Retry::poll`]: retries `error` if there is one, then goes on
+/// with the state's attempt or sleep.
+#[inline(never)]
+fn drive<Tm, Op, Fut, T, E, W, N>(
+    mut this: RetryProj<'_, Tm, Op, Fut, W, N>,
+    mut error: Option<E>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, E>>
+where
+    Tm: Timer,
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    W: RetryWhen<E>,
+    N: RetryNotify<E>,
+{
+    let mut slept = 0;
+    loop {
+        if let Some(error) = error.take() {
             let delay = if this.when.retry_when(&error) {
                 this.backoff.next()
             } else {
@@ -650,6 +658,34 @@ where
             this.notify.notify(&error, delay);
             let sleep = this.timer.sleep(delay);
             this.state.set(State::Sleeping { sleep });
+        }
+        // Start an attempt unless one is running: at once after an idle poll,
+        // after the sleep otherwise.
+        match this.state.as_mut().project() {
+            StateProj::Running { .. } => {}
+            StateProj::Idle => this.state.set(State::Running {
+                attempt: (this.op)(),
+            }),
+            StateProj::Sleeping { sleep } => {
+                core::task::ready!(sleep.poll(cx));
+                slept += 1;
+                if slept == ATTEMPTS_PER_POLL {
+                    // Idle starts the next attempt at the next poll.
+                    this.state.set(State::Idle);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                this.state.set(State::Running {
+                    attempt: (this.op)(),
+                });
+            }
+        }
+        let StateProj::Running { attempt } = this.state.as_mut().project() else {
+            unreachable!("an attempt was just started")
+        };
+        match core::task::ready!(attempt.poll(cx)) {
+            Ok(value) => return Poll::Ready(Ok(value)),
+            Err(e) => error = Some(e),
         }
     }
 }
