@@ -675,8 +675,9 @@ where
             let sleep = this.timer.sleep(delay);
             this.state.set(State::Sleeping { sleep });
         }
-        // Start an attempt unless one is running: at once after an idle poll,
-        // after the sleep otherwise.
+        // Start an attempt unless one is running: after the sleep. (`poll`
+        // starts the attempt of an idle `Retry` itself; the `Idle` arm keeps
+        // `drive` right for any state.)
         match this.state.as_mut().project() {
             StateProj::Running { .. } => {}
             StateProj::Idle => this.state.set(State::Running {
