@@ -73,8 +73,10 @@ pub enum Jitter {
 pub struct Backoff {
     // Delays are kept in nanoseconds (a `u64` holds 584 years; longer durations
     // saturate there), which keeps the `Backoff`, and so every `retry` future, small.
-    // `repr(C)` here and `repr(u8)` on `Config`: `initial` and the strategy byte,
-    // all a new `Backoff` writes, sit next to each other (see `Retry`).
+    // `repr(C)` here and on `Full`, whose one-byte fields come first: the
+    // strategy byte (`Config`'s tag, which Rust keeps in one of those bytes)
+    // sits just after `initial`, and the two are all a new `Backoff` writes
+    // (see `Retry`).
     initial: u64,
     config: Config,
 }
@@ -87,7 +89,6 @@ pub struct Backoff {
 /// way, a median of 1.14x the direct await over 60 runs (benches/README.md). A
 /// builder or the first `next` turns it into `Full`.
 #[derive(Clone)]
-#[repr(u8)]
 enum Config {
     Exponential,
     Constant,
@@ -96,10 +97,14 @@ enum Config {
 }
 
 /// Everything a [`Backoff`] holds besides its initial delay.
+/// `repr(C)`, the one-byte fields first: see `Backoff`.
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct Full {
     kind: Kind,
     jitter: Jitter,
+    /// Set when the budget ran out: no builder reopens the sequence then.
+    ended: bool,
     max_delay: u64,
     /// The budget for the sum of the delays; `u64::MAX` for none.
     budget: u64,
@@ -112,8 +117,6 @@ struct Full {
     retries: usize,
     /// Their sum.
     total: u64,
-    /// Set when the budget ran out: no builder reopens the sequence then.
-    ended: bool,
     /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
     /// capped when handed out). The strategy moves on with every delay handed
     /// out, whatever the jitter, so that a jitter changed mid-sequence goes on
@@ -541,15 +544,16 @@ pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// Dropping it drops the attempt in flight (or the sleep); no further attempt
-    /// is made.
+    /// Dropping it drops the attempt in flight (or the sleep), then the operation
+    /// and the timer; no further attempt is made.
     #[must_use = "futures do nothing unless polled"]
     #[project = RetryProj]
     // `repr(C)`, in this order: what a `retry` whose first attempt succeeds writes
-    // (the state, the operation's captures, the `Backoff`'s first two fields) is
-    // together at the start, in one or two cache lines. Spread over three, as
-    // Rust's own layout put them, the bench's call took 0.97x-1.14x the direct
-    // await under 8 fixed stack offsets, against 0.97x-1.07x (benches/README.md).
+    // (the state, the operation's captures, the `Backoff`'s initial delay and
+    // strategy byte) is together at the start, within 48 bytes. Spread over 136,
+    // as Rust's own layout put them, the bench's call took 0.97x-1.14x the
+    // direct await under 8 fixed stack offsets, against 0.97x-1.07x
+    // (benches/README.md). The state comes first, so it is also dropped first.
     #[repr(C)]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
         #[pin]
