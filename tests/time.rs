@@ -1448,6 +1448,71 @@ fn retry_dropped_while_sleeping_makes_no_further_call() {
     assert_eq!(task.assert_ready(), Ok(2));
 }
 
+/// Each way a `Retry` goes on: its first poll starts an attempt on a path of its
+/// own, and every other poll (and an error of that attempt) goes through the
+/// rest of the loop.
+#[test]
+fn retry_goes_on_from_every_state_it_is_polled_in() {
+    // Zero delays, success at the third call: the retries run within the first poll.
+    let calls = Rc::new(Cell::new(0));
+    let mut task = Task::new(retry(
+        ManualTimer::new(),
+        Backoff::constant(ZERO),
+        flaky(&calls, 3),
+    ));
+    assert_eq!(task.assert_ready(), Ok(3));
+    assert_eq!(calls.get(), 3);
+
+    // Success at the first attempt after a yield.
+    let calls = Rc::new(Cell::new(0));
+    let mut task = Task::new(retry(
+        ManualTimer::new(),
+        Backoff::constant(ZERO).max_retries(100),
+        flaky(&calls, 33),
+    ));
+    task.assert_pending();
+    assert_eq!(calls.get(), 32, "yielded after 32 attempts");
+    assert_eq!(task.assert_ready(), Ok(33));
+    assert_eq!(calls.get(), 33);
+
+    // A first attempt that is pending, then fails; the attempt after the sleep
+    // succeeds. And a first attempt that is pending, then succeeds.
+    for fail_first in [true, false] {
+        let timer = ManualTimer::new();
+        let calls = Rc::new(Cell::new(0));
+        let open = Rc::new(Cell::new(false));
+        let op = {
+            let (calls, open) = (Rc::clone(&calls), Rc::clone(&open));
+            move || {
+                calls.set(calls.get() + 1);
+                let (n, open) = (calls.get(), Rc::clone(&open));
+                std::future::poll_fn(move |_| match (n, open.get()) {
+                    (1, false) => Poll::Pending,
+                    (1, true) if fail_first => Poll::Ready(Err(n)),
+                    _ => Poll::Ready(Ok(n)),
+                })
+            }
+        };
+        let mut task = Task::new(retry(timer.clone(), Backoff::constant(secs(1)), op));
+        task.assert_pending();
+        task.assert_pending();
+        assert_eq!(calls.get(), 1, "the first attempt is still running");
+        open.set(true);
+        if fail_first {
+            task.assert_pending();
+            assert_eq!(timer.pending(), 1, "sleeping after the error");
+            timer.advance(secs(1));
+            assert_eq!(task.wakes(), 1);
+            assert_eq!(task.assert_ready(), Ok(2));
+            assert_eq!(calls.get(), 2);
+        } else {
+            assert_eq!(task.assert_ready(), Ok(1));
+            assert_eq!(calls.get(), 1);
+            assert_eq!(timer.pending(), 0);
+        }
+    }
+}
+
 #[test]
 fn retry_dropped_where_it_yielded_makes_no_further_call() {
     let timer = ManualTimer::new();
