@@ -702,7 +702,7 @@ where
             }
         }
         let StateProj::Running { attempt } = this.state.as_mut().project() else {
-            unreachable!("an attempt was just started")
+            unreachable!("an attempt is running: it was running or was just started")
         };
         match core::task::ready!(attempt.poll(cx)) {
             Ok(value) => return Poll::Ready(Ok(value)),
