@@ -544,16 +544,18 @@ pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// Dropping it drops the attempt in flight (or the sleep), then the operation
-    /// and the timer; no further attempt is made.
+    /// Dropping it drops the attempt in flight (or the sleep) first, then the
+    /// operation, the backoff, the timer and the rest; no further attempt is made.
     #[must_use = "futures do nothing unless polled"]
     #[project = RetryProj]
     // `repr(C)`, in this order: what a `retry` whose first attempt succeeds writes
     // (the state, the operation's captures, the `Backoff`'s initial delay and
-    // strategy byte) is together at the start, within 48 bytes. Spread over 136,
+    // strategy byte) is together at the start, within 43 bytes. Spread over 136,
     // as Rust's own layout put them, the bench's call took 0.97x-1.14x the
-    // direct await under 8 fixed stack offsets, against 0.97x-1.07x
-    // (benches/README.md). The state comes first, so it is also dropped first.
+    // direct await under 8 fixed stack offsets, against 0.97x-1.07x with the
+    // first layout that put them together (benches/README.md; the present one
+    // measured the same within this machine's noise). The state comes first, so
+    // it is also dropped first.
     #[repr(C)]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
         #[pin]
