@@ -69,14 +69,9 @@ pub enum Jitter {
 /// assert_eq!(delays, [ms(100), ms(200), ms(400), ms(500), ms(500)]);
 /// ```
 #[derive(Clone)]
-#[repr(C)]
 pub struct Backoff {
     // Delays are kept in nanoseconds (a `u64` holds 584 years; longer durations
     // saturate there), which keeps the `Backoff`, and so every `retry` future, small.
-    // `repr(C)` here and on `Full`, whose one-byte fields come first: the
-    // strategy byte (`Config`'s tag, which Rust keeps in one of those bytes)
-    // sits just after `initial`, and the two are all a new `Backoff` writes
-    // (see `Retry`).
     initial: u64,
     config: Config,
 }
@@ -97,14 +92,10 @@ enum Config {
 }
 
 /// Everything a [`Backoff`] holds besides its initial delay.
-/// `repr(C)`, the one-byte fields first: see `Backoff`.
 #[derive(Clone, Copy)]
-#[repr(C)]
 struct Full {
     kind: Kind,
     jitter: Jitter,
-    /// Set when the budget ran out: no builder reopens the sequence then.
-    ended: bool,
     max_delay: u64,
     /// The budget for the sum of the delays; `u64::MAX` for none.
     budget: u64,
@@ -117,6 +108,8 @@ struct Full {
     retries: usize,
     /// Their sum.
     total: u64,
+    /// Set when the budget ran out: no builder reopens the sequence then.
+    ended: bool,
     /// The strategy's next delay before jitter (uncapped for Fibonacci's sake:
     /// capped when handed out). The strategy moves on with every delay handed
     /// out, whatever the jitter, so that a jitter changed mid-sequence goes on
@@ -544,27 +537,18 @@ pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// Dropping it drops the attempt in flight (or the sleep) first, then the
-    /// operation, the backoff, the timer and the rest; no further attempt is made.
+    /// Dropping it drops the attempt in flight (or the sleep); no further attempt
+    /// is made.
     #[must_use = "futures do nothing unless polled"]
     #[project = RetryProj]
-    // `repr(C)`, in this order: what a `retry` whose first attempt succeeds writes
-    // (the state, the operation's captures, the `Backoff`'s initial delay and
-    // strategy byte) is together at the start, within 43 bytes. Spread over 136,
-    // as Rust's own layout put them, the bench's call took 0.97x-1.14x the
-    // direct await under 8 fixed stack offsets, against 0.97x-1.07x with the
-    // first layout that put them together (benches/README.md; the present one
-    // measured the same within this machine's noise). The state comes first, so
-    // it is also dropped first.
-    #[repr(C)]
     pub struct Retry<Tm: Timer, Op, Fut, W, N> {
-        #[pin]
-        state: State<Fut, Tm::Sleep>,
-        op: Op,
-        backoff: Backoff,
         timer: Tm,
+        backoff: Backoff,
+        op: Op,
         when: W,
         notify: N,
+        #[pin]
+        state: State<Fut, Tm::Sleep>,
     }
 }
 
