@@ -1066,6 +1066,49 @@ fn a_woken_stream_beaten_to_its_item_waits_again() {
     assert_eq!(next.assert_ready().0, Some(2));
 }
 
+/// A put hands its item to the first waiting get; a graceful shutdown then wakes
+/// the others. If they ran first and failed while the item was still with the
+/// first get, and that get was then dropped, the item would be left in a queue
+/// nobody reads any more (and `join` would never finish).
+#[test]
+fn a_shutdown_puts_an_item_handed_to_a_get_back_for_every_get() {
+    for (name, q, _) in every_kind::<u32>() {
+        let mut first = pending(q.get());
+        let mut second = pending(q.get());
+        let mut stream = pending(q.stream().into_future());
+        q.try_put(7).unwrap(); // handed to `first`
+        q.shutdown();
+        assert_eq!(q.len(), 1, "{name}: back in the queue");
+        assert_eq!(second.assert_ready(), Ok(7), "{name}: a woken get takes it");
+        assert!(first.is_woken(), "{name}");
+        assert_eq!(first.assert_ready(), Err(ShutdownError), "{name}: then drained");
+        let (end, _) = stream.assert_ready();
+        assert_eq!(end, None, "{name}: the stream ends once the queue is empty");
+        q.task_done().unwrap();
+        assert_eq!(q.unfinished_tasks(), 0, "{name}");
+    }
+}
+
+/// The same, with the get that was handed the item dropped instead: the item
+/// stays for whoever reads the queue next, before the queued ones; and items
+/// handed to several gets go back in the order they were put.
+#[test]
+fn a_get_dropped_after_a_shutdown_leaves_its_handed_item_to_the_others() {
+    let q = Queue::unbounded();
+    let first = pending(q.get());
+    let mut second = pending(q.get());
+    let third = pending(q.get());
+    for item in 1..=4 {
+        q.try_put(item).unwrap(); // 1, 2 and 3 handed, 4 queued
+    }
+    drop(third); // gives 3 back; no get waits, so it goes to the front: 3, 4
+    q.shutdown(); // 1 and 2 go back in front: 1, 2, 3, 4
+    drop(first);
+    assert_eq!(q.len(), 4);
+    assert_eq!(second.assert_ready(), Ok(1), "the first handed item comes first");
+    assert_eq!(now(q.stream().collect::<Vec<_>>()), [2, 3, 4]);
+}
+
 #[test]
 fn a_dropped_get_after_shutdown_changes_nothing() {
     let q = Queue::bounded(2);
@@ -1558,12 +1601,15 @@ struct Model {
     putters: VecDeque<(u32, Option<Job>)>,
     /// What the waiters taken out of line were given, by waiter id.
     given: HashMap<u32, Given>,
+    /// The number of the last item handed to a getter.
+    handed: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Given {
-    /// A getter: this item.
-    Item(Job),
+    /// A getter: this item, the `n`th handed to a getter (a getter that gives it
+    /// back passes its number on).
+    Item(u64, Job),
     /// A putter: its item was queued, or its slot is held.
     Served,
     /// Woken by a shutdown.
@@ -1580,15 +1626,19 @@ impl Model {
 
     fn push(&mut self, job: Job) {
         self.unfinished += 1;
-        self.deliver(job, false);
+        self.deliver(job, None);
     }
 
-    fn deliver(&mut self, job: Job, front: bool) {
+    fn deliver(&mut self, job: Job, given_back: Option<u64>) {
         if let Some(g) = self.getters.pop_front() {
-            self.given.insert(g, Given::Item(job));
+            let n = given_back.unwrap_or_else(|| {
+                self.handed += 1;
+                self.handed
+            });
+            self.given.insert(g, Given::Item(n, job));
             return;
         }
-        if !front {
+        if given_back.is_none() {
             self.items.push_back(job);
         } else {
             match self.order {
@@ -1638,7 +1688,32 @@ impl Model {
         }
     }
 
+    /// The items handed to getters that have not run, in the order they were
+    /// handed; those getters are left as woken by the shutdown.
+    fn take_handed(&mut self) -> Vec<Job> {
+        let mut handed: Vec<(u64, Job)> = self
+            .given
+            .values_mut()
+            .filter_map(|given| match *given {
+                Given::Item(n, job) => {
+                    *given = Given::Shutdown;
+                    Some((n, job))
+                }
+                _ => None,
+            })
+            .collect();
+        handed.sort_by_key(|&(n, _)| n);
+        handed.into_iter().map(|(_, job)| job).collect()
+    }
+
+    /// A graceful shutdown: the handed items go back to the front of the queue.
     fn shutdown(&mut self) {
+        for job in self.take_handed().into_iter().rev() {
+            match self.order {
+                Order::Fifo | Order::Priority => self.items.push_front(job),
+                Order::Lifo => self.items.push_back(job),
+            }
+        }
         self.shutdown = true;
         for g in std::mem::take(&mut self.getters) {
             self.given.insert(g, Given::Shutdown);
@@ -1658,7 +1733,7 @@ impl Model {
         self.streams.retain(|&s| s != id);
         self.putters.retain(|&(p, _)| p != id);
         match (self.given.remove(&id), &w.fut) {
-            (Some(Given::Item(job)), _) => self.deliver(job, true),
+            (Some(Given::Item(n, job)), _) => self.deliver(job, Some(n)),
             (Some(Given::Served), Fut::Reserve(_)) => {
                 self.reserved -= 1;
                 self.refill();
@@ -1809,7 +1884,7 @@ fn poll_waiting<'q>(
             let poll = t.poll().map(|r| r.map(|j| key_id(&j)));
             let expected = match given {
                 _ if in_line => Poll::Pending,
-                Some(Given::Item(job)) => {
+                Some(Given::Item(_, job)) => {
                     m.taken += 1;
                     Poll::Ready(Ok(key_id(&job)))
                 }
@@ -1875,6 +1950,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         streams: VecDeque::new(),
         putters: VecDeque::new(),
         given: HashMap::new(),
+        handed: 0,
     };
     let mut waiting: Vec<Waiting<'_>> = Vec::new();
     let mut permits: Vec<PutPermit<'_, Job>> = Vec::new();
@@ -1933,28 +2009,13 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
             }
             Op::ShutdownNow => {
                 let got: Vec<_> = q.shutdown_now().iter().map(key_id).collect();
-                // First the items handed to getters that have not run (in no set
-                // order; those getters then fail), then the queued ones in order.
-                let mut handed: Vec<_> = m
-                    .given
-                    .values_mut()
-                    .filter_map(|given| match *given {
-                        Given::Item(job) => {
-                            *given = Given::Shutdown;
-                            Some(key_id(&job))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                let queued: Vec<_> = std::iter::from_fn(|| m.pop_raw())
-                    .map(|j| key_id(&j))
-                    .collect();
-                m.unfinished -= handed.len() + queued.len();
-                let (got_handed, got_queued) = got.split_at(handed.len().min(got.len()));
-                let mut got_handed = got_handed.to_vec();
-                got_handed.sort_unstable();
-                handed.sort_unstable();
-                assert_eq!((got_handed, got_queued), (handed, &queued[..]), "{at}");
+                // First the items handed to getters that have not run, in the
+                // order they were handed (those getters then fail), then the
+                // queued ones in order.
+                let mut expected: Vec<_> = m.take_handed().iter().map(key_id).collect();
+                expected.extend(std::iter::from_fn(|| m.pop_raw()).map(|j| key_id(&j)));
+                m.unfinished -= expected.len();
+                assert_eq!(got, expected, "{at}");
                 m.shutdown();
             }
             Op::TryReserve => match q.try_reserve() {

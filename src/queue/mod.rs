@@ -57,8 +57,10 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// the item goes to the next waiting getter, or back to the front of the queue
 /// (then past the bound for a moment: puts wait until it is below again). Items
 /// given back by several dropped gets come out before the queued ones, but not
-/// necessarily in the order they were put. [`shutdown_now`](Self::shutdown_now)
-/// takes such items back from gets that have not run yet and returns them.
+/// necessarily in the order they were put. At a [`shutdown`](Self::shutdown), the
+/// items handed to gets that have not run yet go back to the front of the queue
+/// (for whichever get comes first); [`shutdown_now`](Self::shutdown_now) takes
+/// them back and returns them.
 /// Streams ([`stream`](Self::stream), a [`Receiver`]) are never handed an item,
 /// since one may stop being polled while it lives on: a put that finds no get
 /// waiting queues its item and wakes the first waiting stream, which takes a
@@ -145,8 +147,11 @@ struct Inner<T> {
 /// other getter. A put that finds no get waiting queues its item and wakes the
 /// first waiting stream, which takes whatever is queued when it is polled.
 struct Lists<T> {
-    /// `Some(item)` once a put handed the getter its item.
-    getters: WaitQueue<Option<T>>,
+    /// `Some((n, item))` once a put handed the getter its item, the `n`th handed
+    /// (so a shutdown can put handed items back in the order they were put).
+    getters: WaitQueue<Option<(u64, T)>>,
+    /// The number of the last item handed to a getter.
+    handed: u64,
     streams: WaitQueue,
     putters: WaitQueue<PutWait<T>>,
     joiners: WaitQueue,
@@ -156,6 +161,7 @@ impl<T> Default for Lists<T> {
     fn default() -> Self {
         Self {
             getters: WaitQueue::new(),
+            handed: 0,
             streams: WaitQueue::new(),
             putters: WaitQueue::new(),
             joiners: WaitQueue::new(),
@@ -208,17 +214,22 @@ impl<T> Inner<T> {
         // Counted first: if a priority queue's `Ord` panics while sorting the item
         // in, the item is queued and counted all the same.
         self.unfinished += 1;
-        self.deliver(item, false, wakes);
+        self.deliver(item, None, wakes);
     }
 
-    /// Hands `item` (counted) to the first waiting get, or queues it (at the
-    /// front, for an item a getter gave back) and wakes the first waiting stream. A
-    /// handed item has left the queue: it takes no room.
+    /// Hands `item` (counted) to the first waiting get, or queues it and wakes the
+    /// first waiting stream. A handed item has left the queue: it takes no room.
+    /// `given_back`: the item's hand-over number if a get gave it back (it then
+    /// keeps its number, or goes to the front of the queue); `None` for a new item.
     #[inline]
-    fn deliver(&mut self, item: T, front: bool, wakes: &mut WakeList) {
+    fn deliver(&mut self, item: T, given_back: Option<u64>, wakes: &mut WakeList) {
         if let Some(lists) = &mut self.lists {
             if let Some(key) = lists.getters.front() {
-                *lists.getters.data_mut(key) = Some(item);
+                let seq = given_back.unwrap_or_else(|| {
+                    lists.handed = lists.handed.wrapping_add(1);
+                    lists.handed
+                });
+                *lists.getters.data_mut(key) = Some((seq, item));
                 wakes.push(lists.getters.notify(key));
                 return;
             }
@@ -226,7 +237,7 @@ impl<T> Inner<T> {
                 wakes.push(Some(waker));
             }
         }
-        if front {
+        if given_back.is_some() {
             self.items.push_front(item);
         } else {
             self.items.push(item);
@@ -282,6 +293,23 @@ impl<T> Inner<T> {
                 }
             }
         }
+    }
+
+    /// Takes the items handed to getters that have not run since, in the order
+    /// they were handed (at shutdown).
+    fn take_handed(&mut self) -> Vec<T> {
+        let Some(lists) = &mut self.lists else {
+            return Vec::new();
+        };
+        let mut handed: Vec<(u64, T)> = lists
+            .getters
+            .notified_data_mut()
+            .filter_map(Option::take)
+            .collect();
+        // Wrapping numbers: the first handed is the one furthest behind the last.
+        let last = lists.handed;
+        handed.sort_unstable_by_key(|&(seq, _)| core::cmp::Reverse(last.wrapping_sub(seq)));
+        handed.into_iter().map(|(_, item)| item).collect()
     }
 
     /// Wakes every waiting getter and putter (at shutdown): the putters still hold
@@ -595,9 +623,19 @@ impl<T> Queue<T> {
 
     /// Shuts the queue down gracefully: puts fail from now on (waiting ones get
     /// their item back), gets return the items still queued, then fail.
+    ///
+    /// An item a put had already handed to a waiting get that has not run since
+    /// goes back to the front of the queue, as if the put had queued it: every get
+    /// that the shutdown wakes may take it (asyncio's order), so none of them fails
+    /// while an item is left for a get that may never run again.
     pub fn shutdown(&self) {
         self.with(|inner, wakes, _| {
             inner.shutdown = true;
+            // Handed items were put before every queued one (no get waits while
+            // items are queued), so they go first, in the order they were put.
+            for item in inner.take_handed().into_iter().rev() {
+                inner.items.push_front(item);
+            }
             inner.wake_all_waiters(wakes);
         });
     }
@@ -606,9 +644,8 @@ impl<T> Queue<T> {
     /// order they would have come out (they count as done for `join`). Puts and
     /// gets fail from now on, also the waiting ones: an item a put had already
     /// handed to a waiting get that has not run since is taken back and returned
-    /// too, and that get fails. Such items come first (they were put before the
-    /// queued ones), in no set order among themselves (each was on its way to a
-    /// different getter).
+    /// too, and that get fails. Such items come first, in the order they were put
+    /// (they were put before the queued ones).
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -625,12 +662,7 @@ impl<T> Queue<T> {
             // The queued items first: a priority queue's `Ord` may panic while they
             // come out, and the handed ones are then still with their getters.
             let queued = inner.items.drain_all();
-            let mut items: Vec<T> = inner
-                .lists
-                .iter_mut()
-                .flat_map(|lists| lists.getters.notified_data_mut())
-                .filter_map(Option::take)
-                .collect();
+            let mut items = inner.take_handed();
             items.extend(queued);
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
@@ -793,7 +825,7 @@ impl<T> Queue<T> {
     fn poll_get(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Result<T, ShutdownError>> {
         self.with(|inner, wakes, stale| {
             if key.is_some() {
-                if let Some(item) =
+                if let Some((_, item)) =
                     core::task::ready!(inner.lists().getters.take_if_notified(key, waker, stale))
                 {
                     // Handed over by a put.
@@ -820,8 +852,8 @@ impl<T> Queue<T> {
     #[cold]
     fn cancel_get(&self, k: usize) {
         self.with(|inner, wakes, stale| {
-            if let (_, Some(item)) = inner.lists().getters.remove(k, stale) {
-                inner.deliver(item, true, wakes);
+            if let (_, Some((seq, item))) = inner.lists().getters.remove(k, stale) {
+                inner.deliver(item, Some(seq), wakes);
             }
         });
     }
