@@ -4,10 +4,14 @@
 //!
 //! The `Emitter` is taken out of the `generate` closure (which runs at once) and
 //! moved to a loom thread of its own, while the body the stream polls only waits
-//! until that thread is done. `Emit` registers no waker (it relies on the stream
-//! polling the body again), so the model wakes each side itself through a [`Bell`]:
-//! the emitter rings the consumer after every poll of an `Emit`, the consumer rings
-//! the emitter after every item it took. The bells take a loom lock, but never
+//! until that thread is done. An `Emit` polled away from its stream leaves a clone
+//! of its waker with its item (the stream wakes it when it takes the item), and
+//! wakes itself at once when it finds the slot still full; the model polls it with
+//! a no-op waker, so that the emitter thread does not spin on the latter (loom
+//! cannot explore a spin), and wakes each side itself through a [`Bell`]: the
+//! emitter rings the consumer after every poll of an `Emit`, the consumer rings the
+//! emitter after every item it took. The parked no-op waker still goes through the
+//! slot, so loom checks its hand-over too. The bells take a loom lock, but never
 //! between the slot's two accesses on one side, so loom still sees a hand-over
 //! that is not ordered by `full` (the slot's `UnsafeCell` is loom's, via the
 //! crate's facade): either as a causality violation on the cell, or as a lost,
@@ -24,8 +28,9 @@ use loom::thread;
 use crate::{Bell, model, poll_once, with_static};
 
 /// Drives an `Emit` on the emitter thread: registers at `wake_me` first (so a
-/// ring after the check below is not lost), polls the `Emit`, then rings
-/// `consumer` (the item may just have been put).
+/// ring after the check below is not lost), polls the `Emit` (with a no-op waker:
+/// see the module's note), then rings `consumer` (the item may just have been
+/// put).
 struct Driven<'a, 'e> {
     emit: Emit<'e, u32>,
     wake_me: &'a Bell,
@@ -37,7 +42,7 @@ impl Future for Driven<'_, '_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.wake_me.register(cx);
-        let poll = Pin::new(&mut self.emit).poll(cx);
+        let poll = poll_once(Pin::new(&mut self.emit));
         self.consumer.ring();
         poll
     }

@@ -1081,7 +1081,11 @@ fn a_shutdown_puts_an_item_handed_to_a_get_back_for_every_get() {
         assert_eq!(q.len(), 1, "{name}: back in the queue");
         assert_eq!(second.assert_ready(), Ok(7), "{name}: a woken get takes it");
         assert!(first.is_woken(), "{name}");
-        assert_eq!(first.assert_ready(), Err(ShutdownError), "{name}: then drained");
+        assert_eq!(
+            first.assert_ready(),
+            Err(ShutdownError),
+            "{name}: then drained"
+        );
         let (end, _) = stream.assert_ready();
         assert_eq!(end, None, "{name}: the stream ends once the queue is empty");
         q.task_done().unwrap();
@@ -1105,7 +1109,11 @@ fn a_get_dropped_after_a_shutdown_leaves_its_handed_item_to_the_others() {
     q.shutdown(); // 1 and 2 go back in front: 1, 2, 3, 4
     drop(first);
     assert_eq!(q.len(), 4);
-    assert_eq!(second.assert_ready(), Ok(1), "the first handed item comes first");
+    assert_eq!(
+        second.assert_ready(),
+        Ok(1),
+        "the first handed item comes first"
+    );
     assert_eq!(now(q.stream().collect::<Vec<_>>()), [2, 3, 4]);
 }
 

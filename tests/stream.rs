@@ -218,6 +218,101 @@ fn emit_polled_twice_in_one_run_completes_and_its_item_comes_out_first() {
     assert_eq!(collect(stream), [1, 2, 3]);
 }
 
+/// Emits inside a combinator with wakers of its own, which polls again only the
+/// futures that woke: each emit wakes its own waker when it hands its item over,
+/// or the stream would stop after the first item.
+#[test]
+fn emits_inside_a_task_set_or_futures_unordered_keep_the_stream_going() {
+    use async_patterns::task::TaskSet;
+    use futures::stream::{FuturesUnordered, StreamExt as _};
+
+    let polls = Rc::new(Cell::new(0));
+    let child_polls = Rc::clone(&polls);
+    let in_a_task_set = generate(|mut out| async move {
+        let mut child = pin!(async move {
+            for i in 0..3 {
+                out.emit(i).await;
+            }
+        });
+        let counted = std::future::poll_fn(move |cx| {
+            child_polls.set(child_polls.get() + 1);
+            child.as_mut().poll(cx)
+        });
+        let mut set = TaskSet::new();
+        set.push(counted);
+        set.join_all().await;
+    });
+    let mut stream = StreamTask::new(in_a_task_set);
+    for i in 0..3 {
+        assert_eq!(stream.poll_next(), Poll::Ready(Some(i)), "item {i}");
+    }
+    assert_eq!(stream.poll_next(), Poll::Ready(None));
+    // Once per item handed over, and once to end: the set polls the child again
+    // only after the stream took its item (it is woken then), never in between.
+    assert_eq!(polls.get(), 4, "the set polled the emitting future in vain");
+
+    let in_futures_unordered = generate(|mut out| async move {
+        let mut all = FuturesUnordered::new();
+        all.push(async move {
+            for i in 0..3 {
+                out.emit(i).await;
+            }
+        });
+        while all.next().await.is_some() {}
+    });
+    let mut stream = StreamTask::new(in_futures_unordered);
+    for i in 0..3 {
+        assert_eq!(stream.poll_next(), Poll::Ready(Some(i)), "item {i}");
+    }
+    assert_eq!(stream.poll_next(), Poll::Ready(None));
+}
+
+/// A nested emit that finds the slot still holding an item of the body's own
+/// (from an emit polled once and dropped) has nothing to park its waker with:
+/// it asks to be polled again at once, and its item comes out next.
+#[test]
+fn a_nested_emit_behind_an_item_of_the_body_still_comes_out() {
+    use async_patterns::task::TaskSet;
+
+    let stream = generate(|mut out| async move {
+        let mut first = out.emit(1);
+        assert!(poll_once(&mut first).await.is_none(), "hands item 1 over");
+        drop(first);
+        let mut set = TaskSet::new();
+        set.push(async move { out.emit(2).await });
+        set.join_all().await;
+    });
+    let mut stream = StreamTask::new(stream);
+    assert_eq!(stream.poll_next(), Poll::Ready(Some(1)));
+    assert_eq!(stream.poll_next(), Poll::Ready(Some(2)));
+    assert_eq!(stream.poll_next(), Poll::Ready(None));
+}
+
+/// Under the body's own `select`-style polling (the stream's waker passed down),
+/// an emit does not wake anybody: the stream polls the body again anyway.
+#[test]
+fn an_emit_polled_with_the_streams_waker_does_not_wake() {
+    let stream = generate(|mut out| async move {
+        let idle = std::future::pending::<()>();
+        let mut idle = pin!(idle);
+        for i in 0..3 {
+            let mut emit = out.emit(i);
+            // Both polled with the stream's waker.
+            std::future::poll_fn(|cx| {
+                let _ = idle.as_mut().poll(cx);
+                Pin::new(&mut emit).poll(cx)
+            })
+            .await;
+        }
+    });
+    let mut stream = StreamTask::new(stream);
+    for i in 0..3 {
+        assert_eq!(stream.poll_next(), Poll::Ready(Some(i)));
+    }
+    assert_eq!(stream.poll_next(), Poll::Ready(None));
+    assert_eq!(stream.wakes(), 0, "nothing woke the stream's task");
+}
+
 /// The documented edge: a second emit polled while an earlier dropped emit's item
 /// still sits in the one-item slot cannot hand its item over, so dropping it drops
 /// its item; the first item still comes out.

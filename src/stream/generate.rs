@@ -4,76 +4,166 @@ use core::fmt;
 use core::future::Future;
 use core::mem::MaybeUninit;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::sync_facade::{Arc, AtomicBool, Ordering, UnsafeCell};
+use crate::sync_facade::{Arc, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 
 /// The one-item hand-over between an [`Emitter`] (the only putter: it is not
-/// `Clone`, and `emit` takes `&mut self`) and its stream (the only taker). `full`
-/// says who may touch `item`: the putter while it is `false`, the taker while it is
-/// `true`; each hands over with a release store that the other acquires. So the
-/// slot is sound even if the emitter is moved to another thread, and costs no lock.
+/// `Clone`, and `emit` takes `&mut self`) and its stream (the only taker). `state`
+/// says who may touch `item` and `parked`: the putter while it is [`EMPTY`], the
+/// taker otherwise; each hands over with a release store that the other acquires.
+/// So the slot is sound even if the emitter is moved to another thread, and costs
+/// no lock.
 ///
 /// Why `unsafe` here: the same slot as a `Mutex<Option<T>>` (no unsafe code) made a
 /// 1 000 000-item stream take 16.5-24.8 ms against 5.2 ms for this one (a scratch
 /// binary, 5 rounds, async-stream 4.6-8.7 ms in the same rounds). The slot's tests
 /// run under Miri and its hand-over is a loom model.
 ///
-/// `full` is also the item's tag: `item` holds a value exactly while it is `true`
-/// (an `Option` there cost two more stores per item, measured in the bench).
+/// `state` is also the item's tag: `item` holds a value exactly while it is not
+/// [`EMPTY`] (an `Option` there cost two more stores per item, measured in the
+/// bench), and `parked` holds a waker exactly while it is [`FULL_PARKED`]: that of
+/// an `Emit` polled inside a combinator with wakers of its own, which polls again
+/// only what woke; the stream wakes it when it takes the item. `poller` tells such
+/// an `Emit` apart: it is the address of the `Waker` the stream polls the body
+/// with (noted at each poll), and a nested `Emit` is polled with another one.
 struct Slot<T> {
-    full: AtomicBool,
+    state: AtomicU8,
+    poller: AtomicUsize,
     item: UnsafeCell<MaybeUninit<T>>,
+    parked: UnsafeCell<MaybeUninit<Waker>>,
 }
 
-// SAFETY: `item` is reached by one side at a time, as `full` says (see above), and
-// the value moves between threads only when `T: Send`.
+/// [`Slot::state`]: no item.
+const EMPTY: u8 = 0;
+/// [`Slot::state`]: an item.
+const FULL: u8 = 1;
+/// [`Slot::state`]: an item, and the waker of the `Emit` that put it.
+const FULL_PARKED: u8 = 2;
+
+// SAFETY: `item` and `parked` are reached by one side at a time, as `state` says
+// (see above), and the item moves between threads only when `T: Send` (a `Waker`
+// is `Send`).
 unsafe impl<T: Send> Send for Slot<T> {}
-// SAFETY: as above: shared access never touches `item` from two sides at once.
+// SAFETY: as above: shared access never touches `item` or `parked` from two sides
+// at once.
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Slot<T> {
     fn new() -> Self {
         Self {
-            full: AtomicBool::new(false),
+            state: AtomicU8::new(EMPTY),
+            poller: AtomicUsize::new(0),
             item: UnsafeCell::new(MaybeUninit::uninit()),
+            parked: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
     /// Puts `item` if the slot is empty; gives it back otherwise.
+    #[inline]
     fn put(&self, item: T) -> Result<(), T> {
-        if self.full.load(Ordering::Acquire) {
+        if self.state.load(Ordering::Acquire) != EMPTY {
             return Err(item);
         }
         // SAFETY: the slot is empty, so the taker leaves `item` alone until the
-        // store below; the putter is unique (`&mut Emitter`). An empty slot holds no
-        // value, so nothing is overwritten.
+        // store below; the putter is unique (`&mut Emitter`). An empty slot holds
+        // no value, so nothing is overwritten.
         self.item.with_mut(|p| unsafe { (*p).write(item) });
-        self.full.store(true, Ordering::Release);
+        self.state.store(FULL, Ordering::Release);
         Ok(())
     }
 
-    /// Takes the item if there is one.
+    /// As [`put`](Self::put), with a clone of `waker` to wake when the item is
+    /// taken (for an `Emit` polled inside a combinator). Out of line, as is every
+    /// path of the nested case: a `poll_next` small enough to be inlined into the
+    /// consumer's loop is what makes the common case fast.
+    #[cold]
+    #[inline(never)]
+    fn put_parked(&self, item: T, waker: &Waker) -> Result<(), T> {
+        if self.state.load(Ordering::Acquire) != EMPTY {
+            return Err(item);
+        }
+        let waker = waker.clone(); // before the item goes in: it may panic
+        // SAFETY: as in `put`, for `parked` too (empty: it holds no waker).
+        self.item.with_mut(|p| unsafe { (*p).write(item) });
+        self.parked.with_mut(|p| unsafe { (*p).write(waker) });
+        self.state.store(FULL_PARKED, Ordering::Release);
+        Ok(())
+    }
+
+    /// Notes the waker the stream polls the body with, before it does.
+    #[inline]
+    fn polling_with(&self, waker: &Waker) {
+        self.poller.store(address(waker), Ordering::Relaxed);
+    }
+
+    /// Whether `waker` is the one the stream polls the body with.
+    #[inline]
+    fn polled_by_stream(&self, waker: &Waker) -> bool {
+        self.poller.load(Ordering::Relaxed) == address(waker)
+    }
+
+    /// Takes the item if there is one (and wakes the `Emit` parked with it).
+    #[inline]
     fn take(&self) -> Option<T> {
-        if !self.full.load(Ordering::Acquire) {
+        let state = self.state.load(Ordering::Acquire);
+        if state == EMPTY {
             return None;
         }
         // SAFETY: the slot is full, so the putter leaves `item` alone until the
-        // store below, and `item` holds a value; the taker is unique (`Pin<&mut>`
-        // of the stream). Clearing `full` marks the value as moved out.
+        // slot is emptied below, and `item` holds a value; the taker is unique
+        // (`Pin<&mut>` of the stream, or `&mut` in `drop`). Emptying the slot
+        // marks the value as moved out.
         let item = self.item.with_mut(|p| unsafe { (*p).assume_init_read() });
-        self.full.store(false, Ordering::Release);
+        if state == FULL_PARKED {
+            self.empty_parked_and_wake();
+        } else {
+            self.state.store(EMPTY, Ordering::Release);
+        }
         Some(item)
     }
+
+    /// Empties a slot in state [`FULL_PARKED`] whose item was taken, and wakes
+    /// the parked waker.
+    #[cold]
+    #[inline(never)]
+    fn empty_parked_and_wake(&self) {
+        // SAFETY: as in `take`: the slot is still full, and in this state `parked`
+        // holds a waker.
+        let waker = self.parked.with_mut(|p| unsafe { (*p).assume_init_read() });
+        self.state.store(EMPTY, Ordering::Release);
+        waker.wake();
+    }
+}
+
+/// The nested `Emit`'s wake when it finds the slot full, out of line.
+#[cold]
+#[inline(never)]
+fn wake_now(waker: &Waker) {
+    waker.wake_by_ref();
+}
+
+/// Which `Waker` this is, for as long as it lives: its address.
+#[inline]
+fn address(waker: &Waker) -> usize {
+    core::ptr::from_ref(waker) as usize
 }
 
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
-        // `take` drops an item left in the slot; `&mut self`: no other side.
-        drop(self.take());
+        // `&mut self`: no other side. An item left in the slot is dropped, and
+        // the waker parked with it (nobody waits for a stream that is gone).
+        let state = self.state.load(Ordering::Acquire);
+        if state != EMPTY {
+            // SAFETY: full: `item` holds a value, and `parked` one if parked.
+            self.item.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            if state == FULL_PARKED {
+                self.parked.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
     }
 }
 
@@ -92,7 +182,13 @@ impl<T> Emitter<T> {
     /// polled again only after the stream took the item. An emit polled twice in
     /// one run of the body, as in a `select` loop whose other branch is ready at
     /// once, completes with its item still in the slot; the item comes out when
-    /// the body pauses, before any later emit's.)
+    /// the body pauses, before any later emit's.) An emit may also be awaited
+    /// inside a combinator in the body, even one that polls again only the
+    /// futures that woke (a [`TaskSet`](crate::task::TaskSet), `FuturesUnordered`):
+    /// polled with a waker other than the stream's, it leaves that waker with its
+    /// item, and the stream wakes it when it takes the item, so the combinator
+    /// polls the emit again when the body next runs (and the emit completes then,
+    /// as it does in the body itself).
     ///
     /// # Cancel safety
     ///
@@ -129,12 +225,26 @@ impl<T> Unpin for Emit<'_, T> {}
 impl<T> Future for Emit<'_, T> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(item) = self.item.take() {
             // Pending either way: the stream takes the item out after this poll and
-            // polls the body again when the next item is wanted.
-            if let Err(item) = self.slot.put(item) {
+            // polls the body again when the next item is wanted. Polled through a
+            // combinator with wakers of its own (a `TaskSet`, `FuturesUnordered`),
+            // which polls again only what woke, this emit has the stream wake it
+            // when the item is taken.
+            let nested = !self.slot.polled_by_stream(cx.waker());
+            let put = if nested {
+                self.slot.put_parked(item, cx.waker())
+            } else {
+                self.slot.put(item)
+            };
+            if let Err(item) = put {
                 self.item = Some(item);
+                // An earlier item is still in the slot (see `Emitter::emit`): a
+                // nested emit asks to be polled again at once.
+                if nested {
+                    wake_now(cx.waker());
+                }
             }
             return Poll::Pending;
         }
@@ -222,9 +332,14 @@ pin_project! {
 impl<T, Fut: Future<Output = ()>> Stream for Generate<T, Fut> {
     type Item = T;
 
+    // Inlined into the consumer's loop, the body's state stays where the loop
+    // works on it; the nested case grew the function past where the compiler did
+    // so on its own (benches/README.md).
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.project();
         if !*this.done {
+            this.slot.polling_with(cx.waker());
             if this.body.poll(cx).is_pending() {
                 return match this.slot.take() {
                     Some(item) => Poll::Ready(Some(item)),
@@ -306,6 +421,7 @@ impl<T, E, Fut: Future<Output = Result<(), E>>> Stream for TryGenerate<T, E, Fut
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T, E>>> {
         let this = self.project();
         if !*this.done {
+            this.slot.polling_with(cx.waker());
             match this.body.poll(cx) {
                 Poll::Pending => {
                     return match this.slot.take() {
