@@ -1685,6 +1685,32 @@ fn a_future_that_always_wakes_itself_does_not_starve_the_owner() {
     });
 }
 
+/// The "keep N in flight" loop: each output is followed by a new future, which
+/// may finish at its first poll. The new futures are polled first, but at most
+/// 32 in a row while a future that woke waits, so that one still finishes.
+#[test]
+fn new_futures_that_finish_at_once_do_not_starve_a_woken_one() {
+    let event = Arc::new(Event::new());
+    let mut set: TaskSet<Boxed<usize>> = TaskSet::new();
+    let gate = Arc::clone(&event);
+    set.push(Box::pin(async move {
+        gate.wait().await;
+        usize::MAX
+    }));
+    drop_at_pending(set.join_next()); // it waits for the event
+    event.set();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds <= 33, "the woken future was passed by 32 new ones");
+        set.push(Box::pin(std::future::ready(rounds)));
+        if now(set.join_next()) == Some(usize::MAX) {
+            break;
+        }
+    }
+    assert_eq!(rounds, 33, "new futures go first, 32 in a row");
+}
+
 #[test]
 fn join_next_dropped_at_a_pending_point_loses_no_output() {
     let gates = Gates::new(4, 1000);

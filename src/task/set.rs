@@ -32,7 +32,9 @@ const POLL_BUDGET: usize = 32;
 /// Each future gets its own waker: a wake queues that future only, so one
 /// completion costs the same whatever the size of the set (like `futures`'
 /// `FuturesUnordered`). Futures of different types go in as
-/// `Pin<Box<dyn Future<Output = T> + Send>>`.
+/// `Pin<Box<dyn Future<Output = T> + Send>>`. New futures are polled before the
+/// ones that woke, but at most 32 in a row while one waits: a loop that pushes a
+/// future for each output cannot starve a future that woke.
 ///
 /// # Implementation note
 ///
@@ -128,6 +130,10 @@ pub struct TaskSet<F> {
     /// `Meta::next` (an entry is never free and queued at once).
     local_head: usize,
     local_tail: usize,
+    /// Entries taken from the local queue since the woken ones were last looked
+    /// at: at [`LOCAL_RUN`], they are, so a stream of new futures that finish at
+    /// once cannot starve a future that woke.
+    local_run: usize,
     /// Entries woken by wakers, taken from `ready` in one swap, and how far they
     /// have been polled.
     woken: Vec<usize>,
@@ -135,6 +141,10 @@ pub struct TaskSet<F> {
     /// Entries queued by wakers, and the owner's waker.
     ready: WakerArc<Ready>,
 }
+
+/// How many new futures are polled in a row, at most, while futures that woke
+/// wait (see [`TaskSet::local_run`]).
+const LOCAL_RUN: usize = 32;
 
 /// Entries per chunk.
 const CHUNK: usize = 32;
@@ -275,6 +285,7 @@ impl<F> TaskSet<F> {
             next_id: 0,
             local_head: NONE,
             local_tail: NONE,
+            local_run: 0,
             woken: Vec::new(),
             woken_at: 0,
             ready: WakerArc::new(Ready {
@@ -388,6 +399,7 @@ impl<F> TaskSet<F> {
         self.free = NONE;
         self.local_head = NONE;
         self.local_tail = NONE;
+        self.local_run = 0;
         self.woken.clear();
         self.woken_at = 0;
         self.len = 0;
@@ -428,18 +440,36 @@ impl<F> TaskSet<F> {
         JoinNextWithId { set: self }
     }
 
-    /// The next entry to poll: the local queue first, then the woken ones; `None`
-    /// (with `owner`, if any, registered) when nothing is queued.
+    /// The next entry to poll: the local queue first (up to [`LOCAL_RUN`] in a
+    /// row), then the woken ones; `None` (with `owner`, if any, registered) when
+    /// nothing is queued.
     fn next_queued(&mut self, owner: Option<&Waker>) -> Option<usize> {
-        if self.local_head != NONE {
-            let index = self.local_head;
-            let meta = self.entry(index).expect("queued entries exist").1;
-            self.local_head = core::mem::replace(&mut meta.next, NONE);
-            if self.local_head == NONE {
-                self.local_tail = NONE;
-            }
-            return Some(index);
+        if self.local_head != NONE && self.local_run < LOCAL_RUN {
+            self.local_run += 1;
+            return Some(self.pop_local());
         }
+        self.local_run = 0;
+        if self.local_head == NONE {
+            return self.next_woken(owner);
+        }
+        // The owner is registered only when nothing at all is queued.
+        Some(self.next_woken(None).unwrap_or_else(|| self.pop_local()))
+    }
+
+    /// The first entry of the local queue, which is not empty.
+    fn pop_local(&mut self) -> usize {
+        let index = self.local_head;
+        let meta = self.entry(index).expect("queued entries exist").1;
+        self.local_head = core::mem::replace(&mut meta.next, NONE);
+        if self.local_head == NONE {
+            self.local_tail = NONE;
+        }
+        index
+    }
+
+    /// The next woken entry; `None` (with `owner`, if any, registered) when none
+    /// woke.
+    fn next_woken(&mut self, owner: Option<&Waker>) -> Option<usize> {
         if self.woken_at == self.woken.len() {
             self.woken.clear();
             self.woken_at = 0;
