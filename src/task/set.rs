@@ -49,8 +49,8 @@ const POLL_BUDGET: usize = 32;
 /// futures from an interrupt handler that may preempt the set's owner on the same
 /// core.
 ///
-/// A future that panics while polled leaves the set (the panic goes on to the
-/// caller of `join_next`; the set stays usable and stops counting that future).
+/// A future that panics while polled leaves the set: it is dropped as the panic
+/// goes on to the caller of `join_next`, and the set stays usable.
 ///
 /// # asyncio.wait
 ///
@@ -169,9 +169,6 @@ struct Meta {
     id: usize,
     /// The next entry of the free list or of the local queue.
     next: usize,
-    /// The future is being polled; still set afterwards only if that poll
-    /// panicked (the entry is then emptied when it is next seen).
-    polling: bool,
 }
 
 /// What the wakers of one chunk's futures point at: a waker is a pointer to this
@@ -343,11 +340,7 @@ impl<F> TaskSet<F> {
                     let chunk: Box<[Entry<F>]> = (0..CHUNK)
                         .map(|_| Entry {
                             cell: Cell::Empty,
-                            meta: Meta {
-                                id: 0,
-                                next: NONE,
-                                polling: false,
-                            },
+                            meta: Meta { id: 0, next: NONE },
                         })
                         .collect();
                     self.chunks.push(Box::into_pin(chunk));
@@ -570,21 +563,11 @@ impl<F: Future> TaskSet<F> {
         }
         let mut polled = 0;
         while let Some(index) = self.next_queued(owner) {
-            let free = self.free;
-            let Some((mut cell, meta)) = Self::entry_in(&mut self.chunks, index) else {
+            let Some((cell, meta)) = Self::entry_in(&mut self.chunks, index) else {
                 continue; // a stale wake from before `cancel_all`
             };
-            let CellProj::Running { future } = cell.as_mut().project() else {
+            if let Cell::Empty = *cell {
                 continue; // a stale wake of a finished future
-            };
-            if meta.polling {
-                // Its last poll panicked (and the panic was caught above us): it
-                // left the count then; now it leaves its entry.
-                meta.polling = false;
-                meta.next = free;
-                self.free = index;
-                cell.set(Cell::Empty);
-                continue;
             }
             let nodes = &self.nodes[index / CHUNK];
             // Cleared before the poll: a wake during it queues the entry again. A
@@ -593,19 +576,27 @@ impl<F: Future> TaskSet<F> {
             nodes.queued[index % CHUNK].swap(false, Ordering::AcqRel);
             let waker = Nodes::waker(nodes, index % CHUNK);
             // Out of the count while it is polled: if the poll panics, the set does
-            // not wait for it any more.
-            meta.polling = true;
+            // not wait for it any more, and `Leave` drops it and frees its entry
+            // as the panic unwinds.
             self.len -= 1;
+            let mut leave = Leave {
+                cell,
+                meta,
+                index,
+                free: &mut self.free,
+            };
+            let CellProj::Running { future } = leave.cell.as_mut().project() else {
+                unreachable!("checked above");
+            };
             let polled_now = future.poll(&mut Context::from_waker(&waker));
-            meta.polling = false;
             if let Poll::Ready(output) = polled_now {
-                let id = meta.id;
-                meta.next = free;
-                self.free = index;
-                // Last: the state is whole even if the future's `Drop` panics.
-                cell.set(Cell::Empty);
+                let id = leave.meta.id;
+                // `leave` frees the entry; the future's `Drop` runs last, so the
+                // state is whole even if it panics.
+                drop(leave);
                 return Poll::Ready(Some((id, output)));
             }
+            core::mem::forget(leave);
             self.len += 1;
             polled += 1;
             if polled == POLL_BUDGET {
@@ -629,6 +620,23 @@ impl<F: Future> TaskSet<F> {
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         self.poll_join_next_with_id(cx)
             .map(|next| next.map(|(_, output)| output))
+    }
+}
+
+/// Takes a future out of its entry when dropped: after it finished, or while a
+/// panic of its poll unwinds (forgotten when it is still pending).
+struct Leave<'a, F> {
+    cell: Pin<&'a mut Cell<F>>,
+    meta: &'a mut Meta,
+    index: usize,
+    free: &'a mut usize,
+}
+
+impl<F> Drop for Leave<'_, F> {
+    fn drop(&mut self) {
+        self.meta.next = *self.free;
+        *self.free = self.index;
+        self.cell.set(Cell::Empty);
     }
 }
 
