@@ -1209,6 +1209,100 @@ fn a_panicking_ord_in_a_get_loses_no_item() {
     );
 }
 
+/// A `Touchy` with `key`, sharing `bomb`.
+fn touchy(key: u8, bomb: &Arc<AtomicBool>) -> Touchy {
+    Touchy {
+        key,
+        bomb: Arc::clone(bomb),
+    }
+}
+
+/// The keys still in `q`, drained with `try_get`, sorted.
+fn drain_keys(q: &Queue<Touchy>) -> Vec<u8> {
+    let mut keys: Vec<u8> = std::iter::from_fn(|| q.try_get().ok())
+        .map(|t| t.key)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// A get that frees a slot sorts a waiting put's item in, with the item it took
+/// in hand: if that comparison panics, the item taken goes back (still counted),
+/// instead of being dropped under the lock, and the put is still served.
+#[test]
+fn a_panicking_ord_while_a_get_lets_a_put_in_loses_no_item() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let q = Queue::bounded_priority(2);
+    q.try_put(touchy(1, &bomb)).unwrap();
+    q.try_put(touchy(3, &bomb)).unwrap();
+    let mut put = pending(q.put(touchy(2, &bomb)));
+    bomb.store(true, Ordering::SeqCst);
+    // Taking one of two items compares nothing; sorting the put's item in does.
+    let get = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
+    assert!(get.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    assert_eq!(
+        (q.len(), q.unfinished_tasks()),
+        (3, 3),
+        "all three still queued"
+    );
+    assert_eq!(drain_keys(&q), [1, 2, 3]);
+    assert!(put.is_woken(), "the next get woke the served put");
+    assert!(put.assert_ready().is_ok(), "its item went in");
+}
+
+/// `shutdown_now` sorts a priority queue's items to return them: if that panics,
+/// every item stays queued and counted, and the waiting tasks stay in line (a
+/// later shutdown wakes them, a put to fail).
+#[test]
+fn a_panicking_ord_in_shutdown_now_loses_no_item_and_wakes_the_waiters() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let q = Queue::bounded_priority(3);
+    for key in [3, 1, 2] {
+        q.try_put(touchy(key, &bomb)).unwrap();
+    }
+    let mut put = pending(q.put(touchy(4, &bomb)));
+    bomb.store(true, Ordering::SeqCst);
+    let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown_now()));
+    assert!(all.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    assert!(!put.is_woken(), "not told, so not left unwoken either");
+    assert!(q.is_shutdown());
+    q.shutdown();
+    assert!(put.is_woken());
+    assert!(put.assert_ready().is_err(), "the queue is shut down");
+    assert_eq!((q.len(), q.unfinished_tasks()), (3, 3));
+    assert_eq!(drain_keys(&q), [1, 2, 3]);
+}
+
+/// A graceful shutdown sorts the items handed to gets back in: if that panics,
+/// they are all queued, counted, and the gets woken to take them.
+#[test]
+fn a_panicking_ord_in_shutdown_loses_no_handed_item() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let q = Queue::unbounded_priority();
+    let mut gets: Vec<_> = (0..3).map(|_| pending(q.get())).collect();
+    for key in [2, 3, 1] {
+        q.try_put(touchy(key, &bomb)).unwrap(); // each handed to a get
+    }
+    bomb.store(true, Ordering::SeqCst);
+    let shut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown()));
+    assert!(shut.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    assert!(q.is_shutdown());
+    assert_eq!(
+        (q.len(), q.unfinished_tasks()),
+        (3, 3),
+        "all back in the queue"
+    );
+    let mut got: Vec<u8> = gets
+        .iter_mut()
+        .map(|g| g.assert_ready().unwrap().key)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3]);
+}
+
 // ---- Sender and Receiver -----------------------------------------------------
 
 #[test]

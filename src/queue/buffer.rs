@@ -47,6 +47,29 @@ impl<T> Buffer<T> {
         }
     }
 
+    /// Puts back an item taken out while a panic unwinds: at the front, but in a
+    /// priority queue at the back of the heap without sorting it in (no `Ord`
+    /// call, which could panic again), so it may come out of order.
+    pub(crate) fn put_back_unsorted(&mut self, item: T) {
+        match self {
+            Self::Priority(heap) => heap.push_unsorted(item),
+            _ => self.push_front(item),
+        }
+    }
+
+    /// Puts `items` at the front, the first of them first out (for items that were
+    /// handed to getters). In a priority queue all of them are in the heap before
+    /// the first `Ord` call, so a panic there loses none.
+    pub(crate) fn push_front_all(&mut self, items: Vec<T>) {
+        match self {
+            Self::Priority(heap) => heap.push_front_all(items),
+            _ => items
+                .into_iter()
+                .rev()
+                .for_each(|item| self.push_front(item)),
+        }
+    }
+
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
@@ -61,13 +84,7 @@ impl<T> Buffer<T> {
         match self {
             Self::Fifo(items) => items.drain(..).collect(),
             Self::Lifo(items) => items.drain(..).rev().collect(),
-            Self::Priority(heap) => {
-                let mut out = Vec::with_capacity(heap.items.len());
-                while let Some(item) = heap.pop() {
-                    out.push(item);
-                }
-                out
-            }
+            Self::Priority(heap) => heap.drain_sorted(),
         }
     }
 }
@@ -124,7 +141,44 @@ impl<T> Heap<T> {
 
     fn push_with(&mut self, seq: u64, item: T) {
         self.items.push((seq, item));
-        let mut at = self.items.len() - 1;
+        self.sift_up(self.items.len() - 1);
+    }
+
+    /// Pushes `item` at the front of the order (first among equals) without
+    /// sorting it in: the heap may be out of order afterwards.
+    fn push_unsorted(&mut self, item: T) {
+        let seq = self.front_seq;
+        self.front_seq = self.front_seq.wrapping_sub(1);
+        self.items.push((seq, item));
+    }
+
+    /// `push_front` of each of `items`, last first (so the first comes out first
+    /// among equals), with every item in the heap before any is sorted in.
+    fn push_front_all(&mut self, items: Vec<T>) {
+        let start = self.items.len();
+        items
+            .into_iter()
+            .rev()
+            .for_each(|item| self.push_unsorted(item));
+        for at in start..self.items.len() {
+            self.sift_up(at);
+        }
+    }
+
+    /// Every item, in the order `pop` gives them. Sorted in place, so a panicking
+    /// `Ord` leaves every item in the heap (out of order).
+    fn drain_sorted(&mut self) -> Vec<T> {
+        let cmp = self.cmp;
+        self.items
+            .sort_unstable_by(|(sa, a), (sb, b)| cmp(a, b).then(sa.cmp(sb)));
+        self.next_seq = MIDDLE;
+        self.front_seq = MIDDLE - 1;
+        self.items.drain(..).map(|(_, item)| item).collect()
+    }
+
+    /// Moves the item at `at` up to its place (only swaps: a panic in `cmp`
+    /// leaves every item in the heap).
+    fn sift_up(&mut self, mut at: usize) {
         while at > 0 {
             let parent = (at - 1) / 2;
             if !self.before(at, parent) {

@@ -233,14 +233,18 @@ impl<T> Inner<T> {
                 wakes.push(lists.getters.notify(key));
                 return;
             }
-            if let Some(waker) = lists.streams.notify_front() {
-                wakes.push(Some(waker));
-            }
         }
         if given_back.is_some() {
             self.items.push_front(item);
         } else {
             self.items.push(item);
+        }
+        // After the item is in: if a priority queue's `Ord` panicked above, the
+        // stream is still in line rather than told and never woken.
+        if let Some(lists) = &mut self.lists {
+            if let Some(waker) = lists.streams.notify_front() {
+                wakes.push(Some(waker));
+            }
         }
     }
 
@@ -249,8 +253,21 @@ impl<T> Inner<T> {
     fn pop(&mut self, cap: usize, wakes: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
-        self.refill(cap, wakes);
-        Some(item)
+        if !self
+            .lists
+            .as_ref()
+            .is_some_and(|lists| lists.putters.front().is_some())
+        {
+            return Some(item); // nobody waits to put
+        }
+        // A priority queue's `Ord` may panic while a putter's item is sorted in:
+        // the item taken goes back then, instead of being dropped under the lock.
+        let mut taken = PutBack {
+            inner: self,
+            item: Some(item),
+        };
+        taken.inner.refill(cap, wakes);
+        taken.item.take()
     }
 
     /// Serves waiting putters, first come first served, while there is room: a
@@ -332,6 +349,22 @@ impl<T> Inner<T> {
     /// The wait lists, allocated on first use.
     fn lists(&mut self) -> &mut Lists<T> {
         self.lists.get_or_insert_with(Default::default)
+    }
+}
+
+/// An item taken out of the queue while user code (`Ord`) runs: put back, still
+/// counted, if that code panics.
+struct PutBack<'a, T> {
+    inner: &'a mut Inner<T>,
+    item: Option<T>,
+}
+
+impl<T> Drop for PutBack<'_, T> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.inner.taken -= 1;
+            self.inner.items.put_back_unsorted(item);
+        }
     }
 }
 
@@ -633,9 +666,10 @@ impl<T> Queue<T> {
             inner.shutdown = true;
             // Handed items were put before every queued one (no get waits while
             // items are queued), so they go first, in the order they were put.
-            for item in inner.take_handed().into_iter().rev() {
-                inner.items.push_front(item);
-            }
+            let handed = inner.take_handed();
+            inner.items.push_front_all(handed);
+            // Last: if a priority queue's `Ord` panics above, the waiters are still
+            // in line (not told and left unwoken), and a later shutdown wakes them.
             inner.wake_all_waiters(wakes);
         });
     }
@@ -660,13 +694,15 @@ impl<T> Queue<T> {
         self.with(|inner, wakes, _| {
             inner.shutdown = true;
             // The queued items first: a priority queue's `Ord` may panic while they
-            // come out, and the handed ones are then still with their getters.
+            // are sorted (they stay queued), and the handed ones are then still
+            // with their getters.
             let queued = inner.items.drain_all();
             let mut items = inner.take_handed();
             items.extend(queued);
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }
+            // Last, as in `shutdown`.
             inner.wake_all_waiters(wakes);
             items
         })
