@@ -253,10 +253,10 @@ impl<T> Inner<T> {
     fn pop(&mut self, cap: usize, wakes: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.taken += 1;
-        if !self
+        if self
             .lists
             .as_ref()
-            .is_some_and(|lists| lists.putters.front().is_some())
+            .is_none_or(|lists| lists.putters.front().is_none())
         {
             return Some(item); // nobody waits to put
         }
