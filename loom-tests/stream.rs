@@ -11,10 +11,11 @@
 //! cannot explore a spin), and wakes each side itself through a [`Bell`]: the
 //! emitter rings the consumer after every poll of an `Emit`, the consumer rings the
 //! emitter after every item it took. The parked no-op waker still goes through the
-//! slot, so loom checks its hand-over too. The bells take a loom lock, but never
-//! between the slot's two accesses on one side, so loom still sees a hand-over
-//! that is not ordered by `full` (the slot's `UnsafeCell` is loom's, via the
-//! crate's facade): either as a causality violation on the cell, or as a lost,
+//! slot, so loom checks its hand-over too (an emit away from its stream always
+//! parks; the plain hand-over, without a waker, is the same-thread model's). The
+//! bells take a loom lock, but never between the slot's accesses on one side, so
+//! loom still sees a hand-over that is not ordered by the slot's `state` (its
+//! `UnsafeCell`s are loom's, via the crate's facade): either as a causality violation on the cell, or as a lost,
 //! duplicated or reordered item. A side that is never woken is a loom deadlock.
 
 use std::future::Future;

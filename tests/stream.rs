@@ -351,6 +351,26 @@ fn an_item_left_in_the_slot_is_dropped_with_the_stream() {
     assert!(flag.count() == 1, "the item left in the slot was dropped");
 }
 
+/// The same for an item the body handed over itself (so with no waker parked
+/// with it), left in the slot by a panic of the body before the stream took it.
+#[test]
+fn an_item_the_body_left_in_the_slot_is_dropped_with_the_stream() {
+    let flag = Drops::new();
+    let mark = flag.mark();
+    let mut stream = Box::pin(generate(|mut out| async move {
+        let mut emit = out.emit(mark);
+        assert!(poll_once(&mut emit).await.is_none(), "handed over");
+        drop(emit);
+        panic!("the body fails");
+    }));
+    let polled =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(next(&mut stream))));
+    assert!(polled.is_err(), "the body's panic goes on to the consumer");
+    assert_eq!(flag.count(), 0, "the item waits in the slot");
+    drop(stream);
+    assert_eq!(flag.count(), 1, "the item left in the slot was dropped");
+}
+
 #[test]
 fn emit_dropped_before_its_first_poll_drops_the_item() {
     let flag = Drops::new();

@@ -1711,6 +1711,31 @@ fn new_futures_that_finish_at_once_do_not_starve_a_woken_one() {
     assert_eq!(rounds, 33, "new futures go first, 32 in a row");
 }
 
+/// A future that wakes itself as it finishes leaves its index among the woken
+/// ones after its entry was freed. With new futures in the same entry still
+/// queued when the woken ones are looked at (after 32 new ones in a row), that
+/// index must not poll the entry out of turn: the new future queued behind it
+/// would be unlinked and never polled (found in a review).
+#[test]
+fn a_stale_wake_of_a_reused_entry_does_not_lose_a_queued_future() {
+    let mut set: TaskSet<Boxed<usize>> = TaskSet::new();
+    set.push(Box::pin(poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Ready(0)
+    })));
+    assert_eq!(now(set.join_next()), Some(0));
+    for n in 1..=31 {
+        set.push(Box::pin(std::future::ready(n)));
+        assert_eq!(now(set.join_next()), Some(n));
+    }
+    set.push(Box::pin(std::future::ready(100)));
+    set.push(Box::pin(std::future::ready(200)));
+    let mut outputs = vec![now(set.join_next()), now(set.join_next())];
+    outputs.sort_unstable();
+    assert_eq!(outputs, [Some(100), Some(200)]);
+    assert_eq!(now(set.join_next()), None);
+}
+
 #[test]
 fn join_next_dropped_at_a_pending_point_loses_no_output() {
     let gates = Gates::new(4, 1000);

@@ -58,9 +58,9 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// (then past the bound for a moment: puts wait until it is below again). Items
 /// given back by several dropped gets come out before the queued ones, but not
 /// necessarily in the order they were put. At a [`shutdown`](Self::shutdown), the
-/// items handed to gets that have not run yet go back to the front of the queue
-/// (for whichever get comes first); [`shutdown_now`](Self::shutdown_now) takes
-/// them back and returns them.
+/// items handed to gets that have not run yet go back to the front of the queue,
+/// in the order they were handed (for whichever get comes first);
+/// [`shutdown_now`](Self::shutdown_now) takes them back and returns them first.
 /// Streams ([`stream`](Self::stream), a [`Receiver`]) are never handed an item,
 /// since one may stop being polled while it lives on: a put that finds no get
 /// waiting queues its item and wakes the first waiting stream, which takes a
@@ -658,14 +658,16 @@ impl<T> Queue<T> {
     /// their item back), gets return the items still queued, then fail.
     ///
     /// An item a put had already handed to a waiting get that has not run since
-    /// goes back to the front of the queue, as if the put had queued it: every get
-    /// that the shutdown wakes may take it (asyncio's order), so none of them fails
-    /// while an item is left for a get that may never run again.
+    /// goes back to the front of the queue (such items in the order they were
+    /// handed), as if the put had queued it: every get that the shutdown wakes may
+    /// take it (asyncio's order), so none of them fails while an item is left for a
+    /// get that may never run again.
     pub fn shutdown(&self) {
         self.with(|inner, wakes, _| {
             inner.shutdown = true;
-            // Handed items were put before every queued one (no get waits while
-            // items are queued), so they go first, in the order they were put.
+            // Handed items go first, in the order they were handed (no get waits
+            // while items are queued, so they were put before the queued ones,
+            // unless one of those was given back by a dropped get).
             let handed = inner.take_handed();
             inner.items.push_front_all(handed);
             // Last: if a priority queue's `Ord` panics above, the waiters are still
@@ -678,8 +680,8 @@ impl<T> Queue<T> {
     /// order they would have come out (they count as done for `join`). Puts and
     /// gets fail from now on, also the waiting ones: an item a put had already
     /// handed to a waiting get that has not run since is taken back and returned
-    /// too, and that get fails. Such items come first, in the order they were put
-    /// (they were put before the queued ones).
+    /// too, and that get fails. Such items come first, in the order they were
+    /// handed.
     ///
     /// ```
     /// use async_patterns::queue::Queue;

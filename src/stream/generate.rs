@@ -157,12 +157,14 @@ impl<T> Drop for Slot<T> {
         // `&mut self`: no other side. An item left in the slot is dropped, and
         // the waker parked with it (nobody waits for a stream that is gone).
         let state = self.state.load(Ordering::Acquire);
+        // SAFETY: `parked` holds a waker in this state, and `item` a value in
+        // every state but `EMPTY`. The waker first: an item whose `Drop` panics
+        // leaks nothing else.
+        if state == FULL_PARKED {
+            self.parked.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
         if state != EMPTY {
-            // SAFETY: full: `item` holds a value, and `parked` one if parked.
             self.item.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            if state == FULL_PARKED {
-                self.parked.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            }
         }
     }
 }

@@ -50,7 +50,9 @@ const POLL_BUDGET: usize = 32;
 /// core.
 ///
 /// A future that panics while polled leaves the set: it is dropped as the panic
-/// goes on to the caller of `join_next`, and the set stays usable.
+/// goes on to the caller of `join_next`, and the set stays usable (if its `Drop`
+/// panics too, that is a panic during a panic, which aborts, as with
+/// `FuturesUnordered`).
 ///
 /// # asyncio.wait
 ///
@@ -169,6 +171,9 @@ struct Meta {
     id: usize,
     /// The next entry of the free list or of the local queue.
     next: usize,
+    /// In the local queue: a woken index of the entry is stale (a wake of the
+    /// future that had it before), and the entry is polled from that queue.
+    local: bool,
 }
 
 /// What the wakers of one chunk's futures point at: a waker is a pointer to this
@@ -340,7 +345,11 @@ impl<F> TaskSet<F> {
                     let chunk: Box<[Entry<F>]> = (0..CHUNK)
                         .map(|_| Entry {
                             cell: Cell::Empty,
-                            meta: Meta { id: 0, next: NONE },
+                            meta: Meta {
+                                id: 0,
+                                next: NONE,
+                                local: false,
+                            },
                         })
                         .collect();
                     self.chunks.push(Box::into_pin(chunk));
@@ -359,6 +368,7 @@ impl<F> TaskSet<F> {
         let next_free = meta.next;
         meta.id = id;
         meta.next = NONE;
+        meta.local = true;
         cell.set(Cell::Running { future });
         self.nodes[index / CHUNK].queued[index % CHUNK].store(true, Ordering::Relaxed);
         if self.free == index {
@@ -453,6 +463,7 @@ impl<F> TaskSet<F> {
     fn pop_local(&mut self) -> usize {
         let index = self.local_head;
         let meta = self.entry(index).expect("queued entries exist").1;
+        meta.local = false;
         self.local_head = core::mem::replace(&mut meta.next, NONE);
         if self.local_head == NONE {
             self.local_tail = NONE;
@@ -463,28 +474,34 @@ impl<F> TaskSet<F> {
     /// The next woken entry; `None` (with `owner`, if any, registered) when none
     /// woke.
     fn next_woken(&mut self, owner: Option<&Waker>) -> Option<usize> {
-        if self.woken_at == self.woken.len() {
-            self.woken.clear();
-            self.woken_at = 0;
-            let woken = &mut self.woken;
-            let any = with_stale(&self.ready.state, |state, stale| {
-                if state.indices.is_empty() {
-                    if let Some(owner) = owner {
-                        store_waker(&mut state.owner, owner, stale);
+        loop {
+            if self.woken_at == self.woken.len() {
+                self.woken.clear();
+                self.woken_at = 0;
+                let woken = &mut self.woken;
+                let any = with_stale(&self.ready.state, |state, stale| {
+                    if state.indices.is_empty() {
+                        if let Some(owner) = owner {
+                            store_waker(&mut state.owner, owner, stale);
+                        }
+                        false
+                    } else {
+                        core::mem::swap(woken, &mut state.indices);
+                        true
                     }
-                    false
-                } else {
-                    core::mem::swap(woken, &mut state.indices);
-                    true
+                });
+                if !any {
+                    return None;
                 }
-            });
-            if !any {
-                return None;
+            }
+            let index = self.woken[self.woken_at];
+            self.woken_at += 1;
+            // Polled out of the local queue's turn, a new future could finish and
+            // free its entry while still linked in that queue.
+            if !self.entry(index).is_some_and(|(_, meta)| meta.local) {
+                return Some(index);
             }
         }
-        let index = self.woken[self.woken_at];
-        self.woken_at += 1;
-        Some(index)
     }
 }
 
