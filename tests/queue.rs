@@ -1066,55 +1066,48 @@ fn a_woken_stream_beaten_to_its_item_waits_again() {
     assert_eq!(next.assert_ready().0, Some(2));
 }
 
-/// A put hands its item to the first waiting get; a graceful shutdown then wakes
-/// the others. If they ran first and failed while the item was still with the
-/// first get, and that get was then dropped, the item would be left in a queue
-/// nobody reads any more (and `join` would never finish).
+/// A put hands its item to the first waiting get; a graceful shutdown then must
+/// not let the other gets fail (or streams end) while that item is still on its
+/// way: if that get were dropped instead of taking it, the item would be left in
+/// a queue nobody reads any more (and `join` would never finish).
 #[test]
-fn a_shutdown_puts_an_item_handed_to_a_get_back_for_every_get() {
+fn after_a_shutdown_gets_wait_for_an_item_on_its_way_to_another_get() {
     for (name, q, _) in every_kind::<u32>() {
-        let mut first = pending(q.get());
+        let first = pending(q.get());
         let mut second = pending(q.get());
         let mut stream = pending(q.stream().into_future());
         q.try_put(7).unwrap(); // handed to `first`
         q.shutdown();
-        assert_eq!(q.len(), 1, "{name}: back in the queue");
-        assert_eq!(second.assert_ready(), Ok(7), "{name}: a woken get takes it");
-        assert!(first.is_woken(), "{name}");
-        assert_eq!(
-            first.assert_ready(),
-            Err(ShutdownError),
-            "{name}: then drained"
-        );
+        assert!(!second.is_woken(), "{name}: nothing to tell it yet");
+        second.assert_pending();
+        drop(first); // gives 7 on to the next waiting get
+        assert!(second.is_woken(), "{name}");
+        assert_eq!(second.assert_ready(), Ok(7), "{name}");
         let (end, _) = stream.assert_ready();
-        assert_eq!(end, None, "{name}: the stream ends once the queue is empty");
+        assert_eq!(end, None, "{name}: then the stream ends");
         q.task_done().unwrap();
         assert_eq!(q.unfinished_tasks(), 0, "{name}");
     }
 }
 
-/// The same, with the get that was handed the item dropped instead: the item
-/// stays for whoever reads the queue next, before the queued ones; and items
-/// handed to several gets go back in the order they were put.
+/// The same, with the get taking its item: then the others see the end.
 #[test]
-fn a_get_dropped_after_a_shutdown_leaves_its_handed_item_to_the_others() {
-    let q = Queue::unbounded();
-    let first = pending(q.get());
+fn after_a_shutdown_the_last_handed_item_taken_ends_the_other_gets() {
+    let q = Queue::bounded(4);
+    let mut first = pending(q.get());
     let mut second = pending(q.get());
-    let third = pending(q.get());
-    for item in 1..=4 {
-        q.try_put(item).unwrap(); // 1, 2 and 3 handed, 4 queued
-    }
-    drop(third); // gives 3 back; no get waits, so it goes to the front: 3, 4
-    q.shutdown(); // 1 and 2 go back in front: 1, 2, 3, 4
-    drop(first);
-    assert_eq!(q.len(), 4);
-    assert_eq!(
-        second.assert_ready(),
-        Ok(1),
-        "the first handed item comes first"
+    let mut stream = pending(q.stream().into_future());
+    q.try_put(1).unwrap(); // handed to `first`
+    q.shutdown();
+    assert!(!second.is_woken() && !stream.is_woken());
+    assert_eq!(first.assert_ready(), Ok(1));
+    assert!(
+        second.is_woken() && stream.is_woken(),
+        "told once it is taken"
     );
-    assert_eq!(now(q.stream().collect::<Vec<_>>()), [2, 3, 4]);
+    assert_eq!(second.assert_ready(), Err(ShutdownError));
+    assert_eq!(stream.assert_ready().0, None);
+    assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
 }
 
 #[test]
@@ -1273,34 +1266,6 @@ fn a_panicking_ord_in_shutdown_now_loses_no_item_and_wakes_the_waiters() {
     assert!(put.assert_ready().is_err(), "the queue is shut down");
     assert_eq!((q.len(), q.unfinished_tasks()), (3, 3));
     assert_eq!(drain_keys(&q), [1, 2, 3]);
-}
-
-/// A graceful shutdown sorts the items handed to gets back in: if that panics,
-/// they are all queued, counted, and the gets woken to take them.
-#[test]
-fn a_panicking_ord_in_shutdown_loses_no_handed_item() {
-    let bomb = Arc::new(AtomicBool::new(false));
-    let q = Queue::unbounded_priority();
-    let mut gets: Vec<_> = (0..3).map(|_| pending(q.get())).collect();
-    for key in [2, 3, 1] {
-        q.try_put(touchy(key, &bomb)).unwrap(); // each handed to a get
-    }
-    bomb.store(true, Ordering::SeqCst);
-    let shut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown()));
-    assert!(shut.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
-    assert!(q.is_shutdown());
-    assert_eq!(
-        (q.len(), q.unfinished_tasks()),
-        (3, 3),
-        "all back in the queue"
-    );
-    let mut got: Vec<u8> = gets
-        .iter_mut()
-        .map(|g| g.assert_ready().unwrap().key)
-        .collect();
-    got.sort_unstable();
-    assert_eq!(got, [1, 2, 3]);
 }
 
 // ---- Sender and Receiver -----------------------------------------------------
@@ -1808,23 +1773,40 @@ impl Model {
         handed.into_iter().map(|(_, job)| job).collect()
     }
 
-    /// A graceful shutdown: the handed items go back to the front of the queue.
+    /// Items handed to getters that have not taken them.
+    fn in_flight(&self) -> usize {
+        self.given
+            .values()
+            .filter(|given| matches!(given, Given::Item(..)))
+            .count()
+    }
+
+    /// Shut down, and nothing on its way to a getter: gets fail, streams end.
+    fn drained(&self) -> bool {
+        self.shutdown && self.in_flight() == 0
+    }
+
+    /// A graceful shutdown: the putters are woken to fail; the getters and
+    /// streams too, unless an item is on its way to a getter (they wait for it).
     fn shutdown(&mut self) {
-        for job in self.take_handed().into_iter().rev() {
-            match self.order {
-                Order::Fifo | Order::Priority => self.items.push_front(job),
-                Order::Lifo => self.items.push_back(job),
-            }
-        }
         self.shutdown = true;
+        for (p, _) in std::mem::take(&mut self.putters) {
+            self.given.insert(p, Given::Shutdown);
+        }
+        self.wake_readers();
+    }
+
+    /// After a shutdown, with nothing on its way to a getter: every waiting
+    /// getter and stream is woken.
+    fn wake_readers(&mut self) {
+        if !self.drained() {
+            return;
+        }
         for g in std::mem::take(&mut self.getters) {
             self.given.insert(g, Given::Shutdown);
         }
         for s in std::mem::take(&mut self.streams) {
             self.given.insert(s, Given::Shutdown);
-        }
-        for (p, _) in std::mem::take(&mut self.putters) {
-            self.given.insert(p, Given::Shutdown);
         }
     }
 
@@ -1835,7 +1817,10 @@ impl Model {
         self.streams.retain(|&s| s != id);
         self.putters.retain(|&(p, _)| p != id);
         match (self.given.remove(&id), &w.fut) {
-            (Some(Given::Item(n, job)), _) => self.deliver(job, Some(n)),
+            (Some(Given::Item(n, job)), _) => {
+                self.deliver(job, Some(n));
+                self.wake_readers();
+            }
             (Some(Given::Served), Fut::Reserve(_)) => {
                 self.reserved -= 1;
                 self.refill();
@@ -1988,11 +1973,12 @@ fn poll_waiting<'q>(
                 _ if in_line => Poll::Pending,
                 Some(Given::Item(_, job)) => {
                     m.taken += 1;
+                    m.wake_readers();
                     Poll::Ready(Ok(key_id(&job)))
                 }
                 _ => match m.pop() {
                     Some(job) => Poll::Ready(Ok(key_id(&job))),
-                    None if m.shutdown => Poll::Ready(Err(ShutdownError)),
+                    None if m.drained() => Poll::Ready(Err(ShutdownError)),
                     None => {
                         m.getters.push_back(id);
                         Poll::Pending
@@ -2006,7 +1992,7 @@ fn poll_waiting<'q>(
             // Takes a queued item whenever polled, in line or not, leaving the
             // line first (a put its take lets in wakes the next stream).
             let poll = t.poll().map(|(item, _)| item.map(|j| key_id(&j)));
-            let expected = if !m.items.is_empty() || m.shutdown {
+            let expected = if !m.items.is_empty() || m.drained() {
                 m.streams.retain(|&s| s != id);
                 Poll::Ready(m.pop().map(|j| key_id(&j)))
             } else {

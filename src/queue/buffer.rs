@@ -57,19 +57,6 @@ impl<T> Buffer<T> {
         }
     }
 
-    /// Puts `items` at the front, the first of them first out (for items that were
-    /// handed to getters). In a priority queue all of them are in the heap before
-    /// the first `Ord` call, so a panic there loses none.
-    pub(crate) fn push_front_all(&mut self, items: Vec<T>) {
-        match self {
-            Self::Priority(heap) => heap.push_front_all(items),
-            _ => items
-                .into_iter()
-                .rev()
-                .for_each(|item| self.push_front(item)),
-        }
-    }
-
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
@@ -150,19 +137,6 @@ impl<T> Heap<T> {
         let seq = self.front_seq;
         self.front_seq = self.front_seq.wrapping_sub(1);
         self.items.push((seq, item));
-    }
-
-    /// `push_front` of each of `items`, last first (so the first comes out first
-    /// among equals), with every item in the heap before any is sorted in.
-    fn push_front_all(&mut self, items: Vec<T>) {
-        let start = self.items.len();
-        items
-            .into_iter()
-            .rev()
-            .for_each(|item| self.push_unsorted(item));
-        for at in start..self.items.len() {
-            self.sift_up(at);
-        }
     }
 
     /// Every item, in the order `pop` gives them. Sorted in place, so a panicking

@@ -57,9 +57,9 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// the item goes to the next waiting getter, or back to the front of the queue
 /// (then past the bound for a moment: puts wait until it is below again). Items
 /// given back by several dropped gets come out before the queued ones, but not
-/// necessarily in the order they were put. At a [`shutdown`](Self::shutdown), the
-/// items handed to gets that have not run yet go back to the front of the queue,
-/// in the order they were handed (for whichever get comes first);
+/// necessarily in the order they were put. After a [`shutdown`](Self::shutdown),
+/// the other gets and the streams wait for such items to be taken rather than
+/// fail, so that one given back by a dropped get still finds a reader;
 /// [`shutdown_now`](Self::shutdown_now) takes them back and returns them first.
 /// Streams ([`stream`](Self::stream), a [`Receiver`]) are never handed an item,
 /// since one may stop being polled while it lives on: a put that finds no get
@@ -152,6 +152,10 @@ struct Lists<T> {
     getters: WaitQueue<Option<(u64, T)>>,
     /// The number of the last item handed to a getter.
     handed: u64,
+    /// Items handed to getters that have not taken them yet: after a shutdown,
+    /// the other gets and the streams wait for them rather than fail (a dropped
+    /// get passes its item on).
+    in_flight: usize,
     streams: WaitQueue,
     putters: WaitQueue<PutWait<T>>,
     joiners: WaitQueue,
@@ -162,6 +166,7 @@ impl<T> Default for Lists<T> {
         Self {
             getters: WaitQueue::new(),
             handed: 0,
+            in_flight: 0,
             streams: WaitQueue::new(),
             putters: WaitQueue::new(),
             joiners: WaitQueue::new(),
@@ -230,6 +235,7 @@ impl<T> Inner<T> {
                     lists.handed
                 });
                 *lists.getters.data_mut(key) = Some((seq, item));
+                lists.in_flight += 1;
                 wakes.push(lists.getters.notify(key));
                 return;
             }
@@ -329,21 +335,48 @@ impl<T> Inner<T> {
         handed.into_iter().map(|(_, item)| item).collect()
     }
 
-    /// Wakes every waiting getter and putter (at shutdown): the putters still hold
-    /// their items, to be handed back.
+    /// Wakes every waiting putter (at shutdown: they still hold their items, to
+    /// be handed back), and the getters and streams unless an item is on its way
+    /// to a get (then they wait for it, see [`Self::claimed`]).
     fn wake_all_waiters(&mut self, wakes: &mut WakeList) {
         let Some(lists) = &mut self.lists else {
             return;
         };
+        while let Some(waker) = lists.putters.notify_front() {
+            wakes.push(Some(waker));
+        }
+        self.wake_readers(wakes);
+    }
+
+    /// Wakes every waiting getter and stream, if no item is on its way to a get.
+    fn wake_readers(&mut self, wakes: &mut WakeList) {
+        let Some(lists) = &mut self.lists else {
+            return;
+        };
+        if lists.in_flight > 0 {
+            return;
+        }
         while let Some(waker) = lists.getters.notify_front() {
             wakes.push(Some(waker));
         }
         while let Some(waker) = lists.streams.notify_front() {
             wakes.push(Some(waker));
         }
-        while let Some(waker) = lists.putters.notify_front() {
-            wakes.push(Some(waker));
+    }
+
+    /// An item handed to a get has been taken by it (or given back): after a
+    /// shutdown, the last one lets the waiting getters and streams see the end.
+    fn claimed(&mut self, wakes: &mut WakeList) {
+        self.lists().in_flight -= 1;
+        if self.shutdown {
+            self.wake_readers(wakes);
         }
+    }
+
+    /// Whether the readers have seen everything: shut down, and no item on its way
+    /// to a get. (Nothing queued is checked by the caller.)
+    fn drained(&self) -> bool {
+        self.shutdown && self.lists.as_ref().is_none_or(|lists| lists.in_flight == 0)
     }
 
     /// The wait lists, allocated on first use.
@@ -658,20 +691,12 @@ impl<T> Queue<T> {
     /// their item back), gets return the items still queued, then fail.
     ///
     /// An item a put had already handed to a waiting get that has not run since
-    /// goes back to the front of the queue (such items in the order they were
-    /// handed), as if the put had queued it: every get that the shutdown wakes may
-    /// take it (asyncio's order), so none of them fails while an item is left for a
-    /// get that may never run again.
+    /// stays that get's; until every such item is taken, the other gets and the
+    /// streams wait rather than fail, so that if such a get is dropped instead,
+    /// its item goes to one of them (not to a queue nobody reads any more).
     pub fn shutdown(&self) {
         self.with(|inner, wakes, _| {
             inner.shutdown = true;
-            // Handed items go first, in the order they were handed (no get waits
-            // while items are queued, so they were put before the queued ones,
-            // unless one of those was given back by a dropped get).
-            let handed = inner.take_handed();
-            inner.items.push_front_all(handed);
-            // Last: if a priority queue's `Ord` panics above, the waiters are still
-            // in line (not told and left unwoken), and a later shutdown wakes them.
             inner.wake_all_waiters(wakes);
         });
     }
@@ -700,6 +725,9 @@ impl<T> Queue<T> {
             // with their getters.
             let queued = inner.items.drain_all();
             let mut items = inner.take_handed();
+            if let Some(lists) = &mut inner.lists {
+                lists.in_flight = 0;
+            }
             items.extend(queued);
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
@@ -868,6 +896,7 @@ impl<T> Queue<T> {
                 {
                     // Handed over by a put.
                     inner.taken += 1;
+                    inner.claimed(wakes);
                     return Poll::Ready(Ok(item));
                 }
                 // Woken by a shutdown: see below.
@@ -877,7 +906,7 @@ impl<T> Queue<T> {
             if let Some(item) = inner.pop(self.cap, wakes) {
                 return Poll::Ready(Ok(item));
             }
-            if inner.shutdown {
+            if inner.drained() {
                 return Poll::Ready(Err(ShutdownError));
             }
             *key = Some(inner.lists().getters.push_back_with(waker.clone(), None));
@@ -892,6 +921,7 @@ impl<T> Queue<T> {
         self.with(|inner, wakes, stale| {
             if let (_, Some((seq, item))) = inner.lists().getters.remove(k, stale) {
                 inner.deliver(item, Some(seq), wakes);
+                inner.claimed(wakes);
             }
         });
     }
@@ -901,7 +931,7 @@ impl<T> Queue<T> {
     /// for a put to wake it.
     fn poll_stream(&self, key: &mut Option<usize>, waker: &Waker) -> Poll<Option<T>> {
         self.with(|inner, wakes, stale| {
-            if inner.items.len() > 0 || inner.shutdown {
+            if inner.items.len() > 0 || inner.drained() {
                 // Out of line before the pop: the waiting put that the pop lets in
                 // wakes another stream for its item, not this one.
                 if let Some(k) = key.take() {
