@@ -1100,6 +1100,7 @@ fn after_a_shutdown_the_last_handed_item_taken_ends_the_other_gets() {
     q.try_put(1).unwrap(); // handed to `first`
     q.shutdown();
     assert!(!second.is_woken() && !stream.is_woken());
+    assert_eq!(q.try_get(), Err(TryGetError::Empty), "1 may yet come back");
     assert_eq!(first.assert_ready(), Ok(1));
     assert!(
         second.is_woken() && stream.is_woken(),
@@ -2076,7 +2077,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                 let got = q.try_get().map(|j| key_id(&j));
                 let expected = match m.pop() {
                     Some(job) => Ok(key_id(&job)),
-                    None if m.shutdown => Err(TryGetError::Shutdown),
+                    None if m.drained() => Err(TryGetError::Shutdown),
                     None => Err(TryGetError::Empty),
                 };
                 assert_eq!(got, expected, "{at}");

@@ -649,11 +649,12 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`TryGetError::Empty`], or [`TryGetError::Shutdown`] if the queue is shut down
-    /// and empty.
+    /// and empty (and no item is on its way to a waiting get, which could give it
+    /// back).
     pub fn try_get(&self) -> Result<T, TryGetError> {
         self.with(|inner, wakes, _| match inner.pop(self.cap, wakes) {
             Some(item) => Ok(item),
-            None if inner.shutdown => Err(TryGetError::Shutdown),
+            None if inner.drained() => Err(TryGetError::Shutdown),
             None => Err(TryGetError::Empty),
         })
     }
