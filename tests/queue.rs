@@ -1269,6 +1269,27 @@ fn a_panicking_ord_in_shutdown_now_loses_no_item_and_wakes_the_waiters() {
     assert_eq!(drain_keys(&q), [1, 2, 3]);
 }
 
+/// A dropped get gives its item back, which sorts it into a priority queue: if
+/// that panics, the item is queued and no longer counted as on its way to a get,
+/// so after a shutdown the gets drain the queue and then fail, and streams end.
+#[test]
+fn a_panicking_ord_in_a_dropped_get_leaves_the_queue_able_to_end() {
+    let bomb = Arc::new(AtomicBool::new(false));
+    let q = Queue::unbounded_priority();
+    let handed = pending(q.get());
+    q.try_put(touchy(2, &bomb)).unwrap(); // handed to `handed`
+    q.try_put(touchy(1, &bomb)).unwrap(); // queued
+    bomb.store(true, Ordering::SeqCst);
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(handed)));
+    assert!(dropped.is_err(), "the comparison panicked");
+    bomb.store(false, Ordering::SeqCst);
+    q.shutdown();
+    assert_eq!(drain_keys(&q), [1, 2]);
+    assert_eq!(q.try_get().map(|t| t.key), Err(TryGetError::Shutdown));
+    assert_eq!(now(q.get()).map(|t| t.key), Err(ShutdownError));
+    assert!(now(q.stream().next()).is_none());
+}
+
 // ---- Sender and Receiver -----------------------------------------------------
 
 #[test]

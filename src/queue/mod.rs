@@ -148,7 +148,8 @@ struct Inner<T> {
 /// first waiting stream, which takes whatever is queued when it is polled.
 struct Lists<T> {
     /// `Some((n, item))` once a put handed the getter its item, the `n`th handed
-    /// (so a shutdown can put handed items back in the order they were put).
+    /// (an item a dropped get passes on keeps its number), so that `shutdown_now`
+    /// returns handed items in the order they were handed.
     getters: WaitQueue<Option<(u64, T)>>,
     /// The number of the last item handed to a getter.
     handed: u64,
@@ -364,8 +365,8 @@ impl<T> Inner<T> {
         }
     }
 
-    /// An item handed to a get has been taken by it (or given back): after a
-    /// shutdown, the last one lets the waiting getters and streams see the end.
+    /// An item handed to a get has been taken by it: after a shutdown, the last
+    /// one lets the waiting getters and streams see the end.
     fn claimed(&mut self, wakes: &mut WakeList) {
         self.lists().in_flight -= 1;
         if self.shutdown {
@@ -631,7 +632,9 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`ShutdownError`] once the queue is shut down and empty (after a graceful
-    /// [`shutdown`](Self::shutdown) the remaining items still come out first).
+    /// [`shutdown`](Self::shutdown) the remaining items still come out first, and
+    /// a get waits while an item is on its way to another get, which may still
+    /// give it back: so a waiting get should be polled or dropped, not kept).
     ///
     /// # Cancel safety
     ///
@@ -733,7 +736,8 @@ impl<T> Queue<T> {
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }
-            // Last, as in `shutdown`.
+            // Last: if a priority queue's `Ord` panics above, the waiters are still
+            // in line (not told and left unwoken), and a later shutdown wakes them.
             inner.wake_all_waiters(wakes);
             items
         })
@@ -771,7 +775,8 @@ impl<T> Queue<T> {
         self.inner.with(|inner| inner.unfinished)
     }
 
-    /// A [`Stream`] of the items, which ends once the queue is shut down and empty.
+    /// A [`Stream`] of the items, which ends once the queue is shut down and empty
+    /// (and no item is on its way to a waiting get, as for [`get`](Self::get)).
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -921,8 +926,14 @@ impl<T> Queue<T> {
     fn cancel_get(&self, k: usize) {
         self.with(|inner, wakes, stale| {
             if let (_, Some((seq, item))) = inner.lists().getters.remove(k, stale) {
+                // Out of flight before it is passed on (which may hand it to
+                // another get): if a priority queue's `Ord` panics while it is
+                // queued, the count is right all the same.
+                inner.lists().in_flight -= 1;
                 inner.deliver(item, Some(seq), wakes);
-                inner.claimed(wakes);
+                if inner.shutdown {
+                    inner.wake_readers(wakes);
+                }
             }
         });
     }
