@@ -1,6 +1,6 @@
 //! `Queue`: put vs get on a capacity-1 queue, shutdown vs waiting puts and gets,
-//! cancelled gets and puts passing their wake-up on, a cancelled get holding an
-//! item vs `shutdown_now`, a waiting stream vs a get, `task_done` vs `join`, and
+//! cancelled gets and puts passing their wake-up on, a get holding an item vs
+//! `shutdown` and vs `shutdown_now`, a waiting stream vs a get, `task_done` vs `join`, and
 //! reserve vs shutdown.
 //!
 //! Every model checks that no item is lost or duplicated (items in = items out +
@@ -332,6 +332,50 @@ fn cancelled_handed_get_vs_shutdown_now() {
             })
         };
     });
+}
+
+/// A get that was handed an item (polled once, then given it by a put) races a
+/// graceful shutdown, while a second get waits on a thread of its own. If the
+/// first get takes its item, the second fails, once it has; if the first is
+/// dropped instead, its item goes to the second get, which must not have failed
+/// at the shutdown in the meantime, whichever came first. Nothing is left behind.
+fn handed_get_vs_shutdown(take: bool) {
+    model(move || {
+        // SAFETY: the closure joins every thread it spawns.
+        unsafe {
+            with_static(Queue::bounded(1), |q| {
+                let mut first = Box::pin(q.get());
+                assert!(poll_once(first.as_mut()).is_pending());
+                let mut second = Box::pin(q.get());
+                assert!(poll_once(second.as_mut()).is_pending());
+                q.try_put(7).expect("handed to the first get");
+
+                let first = thread::spawn(move || take.then(|| block_on(first)));
+                let second = thread::spawn(move || block_on(second));
+                q.shutdown();
+                let (first, second) = (first.join().unwrap(), second.join().unwrap());
+                if take {
+                    assert_eq!((first, second), (Some(Ok(7)), Err(ShutdownError)));
+                } else {
+                    assert_eq!(second, Ok(7), "the dropped get passed its item on");
+                }
+                assert_eq!(drain(q), []);
+                assert_eq!(q.unfinished_tasks(), 1);
+            })
+        };
+    });
+}
+
+/// [`handed_get_vs_shutdown`] with the first get taking its item.
+#[test]
+fn handed_get_taken_vs_shutdown() {
+    handed_get_vs_shutdown(true);
+}
+
+/// [`handed_get_vs_shutdown`] with the first get dropped.
+#[test]
+fn handed_get_dropped_vs_shutdown() {
+    handed_get_vs_shutdown(false);
 }
 
 /// As [`cancelled_get_passes_item_on`] with two `Receiver` streams of a split

@@ -1111,6 +1111,26 @@ fn after_a_shutdown_the_last_handed_item_taken_ends_the_other_gets() {
     assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
 }
 
+/// Cancel safety of the wait of [`after_a_shutdown_gets_wait_for_an_item_on_its_way_to_another_get`]:
+/// a get that waits after a shutdown for an item on its way to another get holds
+/// nothing; dropped there, it leaves the item to whoever reads next, here a
+/// stream, which then ends.
+#[test]
+fn a_get_waiting_after_a_shutdown_dropped_loses_nothing() {
+    let q = Queue::unbounded();
+    let handed = pending(q.get());
+    let mut stream = pending(q.stream().into_future());
+    q.try_put(7).unwrap(); // handed to `handed`
+    q.shutdown();
+    drop_at_pending_releasing_waker(q.get(), 1); // waits for 7, then is dropped
+    drop(handed); // no get waits: 7 is queued, and the stream woken for it
+    assert!(stream.is_woken());
+    let (item, rest) = stream.assert_ready();
+    assert_eq!(item, Some(7));
+    assert_eq!(now(rest.into_future()).0, None, "then the stream ends");
+    assert_eq!(q.try_get(), Err(TryGetError::Shutdown));
+}
+
 #[test]
 fn a_dropped_get_after_shutdown_changes_nothing() {
     let q = Queue::bounded(2);
@@ -1151,20 +1171,25 @@ impl Ord for Touchy {
     }
 }
 
+/// A `Touchy` with `key`, sharing `bomb`.
+fn touchy(key: u8, bomb: &Arc<AtomicBool>) -> Touchy {
+    Touchy {
+        key,
+        bomb: Arc::clone(bomb),
+    }
+}
+
 /// The priority queue calls `T::cmp` with its lock held. If that panics in a put,
 /// the queue must stay consistent: `len` and `unfinished_tasks` agree, and every
 /// item can be taken and marked done (no `task_done` underflow, `join` resolves).
 #[test]
 fn a_panicking_ord_in_a_put_leaves_the_counts_consistent() {
     let bomb = Arc::new(AtomicBool::new(false));
-    let touchy = |key| Touchy {
-        key,
-        bomb: Arc::clone(&bomb),
-    };
     let q = Queue::unbounded_priority();
-    q.try_put(touchy(1)).unwrap();
+    q.try_put(touchy(1, &bomb)).unwrap();
     bomb.store(true, Ordering::SeqCst);
-    let put = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_put(touchy(0))));
+    let put =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_put(touchy(0, &bomb))));
     assert!(put.is_err(), "the comparison panicked");
     bomb.store(false, Ordering::SeqCst);
     assert_eq!(
@@ -1186,11 +1211,7 @@ fn a_panicking_ord_in_a_get_loses_no_item() {
     let bomb = Arc::new(AtomicBool::new(false));
     let q = Queue::unbounded_priority();
     for key in [1, 2, 3] {
-        q.try_put(Touchy {
-            key,
-            bomb: Arc::clone(&bomb),
-        })
-        .unwrap();
+        q.try_put(touchy(key, &bomb)).unwrap();
     }
     bomb.store(true, Ordering::SeqCst);
     let get = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
@@ -1201,14 +1222,6 @@ fn a_panicking_ord_in_a_get_loses_no_item() {
         q.unfinished_tasks(),
         "an item vanished in the panic but still counts as unfinished: join can never resolve"
     );
-}
-
-/// A `Touchy` with `key`, sharing `bomb`.
-fn touchy(key: u8, bomb: &Arc<AtomicBool>) -> Touchy {
-    Touchy {
-        key,
-        bomb: Arc::clone(bomb),
-    }
 }
 
 /// The keys still in `q`, drained with `try_get`, sorted.

@@ -267,6 +267,27 @@ fn emits_inside_a_task_set_or_futures_unordered_keep_the_stream_going() {
     assert_eq!(stream.poll_next(), Poll::Ready(None));
 }
 
+/// Cancel safety of a nested emit: dropped after its first poll, it has handed
+/// its item over (with its waker parked, which the stream wakes in vain after the
+/// emitting future is gone), and the item still comes out.
+#[test]
+fn a_nested_emit_dropped_after_its_first_poll_still_hands_its_item_over() {
+    use async_patterns::task::TaskSet;
+
+    let stream = generate(|mut out| async move {
+        let mut set = TaskSet::new();
+        set.push(async move {
+            let mut emit = out.emit(1);
+            assert!(poll_once(&mut emit).await.is_none(), "handed over");
+            drop(emit);
+        });
+        set.join_all().await;
+    });
+    let mut stream = StreamTask::new(stream);
+    assert_eq!(stream.poll_next(), Poll::Ready(Some(1)));
+    assert_eq!(stream.poll_next(), Poll::Ready(None));
+}
+
 /// A nested emit that finds the slot still holding an item of the body's own
 /// (from an emit polled once and dropped) has nothing to park its waker with:
 /// it asks to be polled again at once, and its item comes out next.

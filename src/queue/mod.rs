@@ -232,7 +232,7 @@ impl<T> Inner<T> {
         if let Some(lists) = &mut self.lists {
             if let Some(key) = lists.getters.front() {
                 let seq = given_back.unwrap_or_else(|| {
-                    lists.handed = lists.handed.wrapping_add(1);
+                    lists.handed += 1; // 2^64 hand-overs would take centuries
                     lists.handed
                 });
                 *lists.getters.data_mut(key) = Some((seq, item));
@@ -330,9 +330,7 @@ impl<T> Inner<T> {
             .notified_data_mut()
             .filter_map(Option::take)
             .collect();
-        // Wrapping numbers: the first handed is the one furthest behind the last.
-        let last = lists.handed;
-        handed.sort_unstable_by_key(|&(seq, _)| core::cmp::Reverse(last.wrapping_sub(seq)));
+        handed.sort_unstable_by_key(|&(seq, _)| seq);
         handed.into_iter().map(|(_, item)| item).collect()
     }
 
@@ -349,14 +347,15 @@ impl<T> Inner<T> {
         self.wake_readers(wakes);
     }
 
-    /// Wakes every waiting getter and stream, if no item is on its way to a get.
+    /// Once the readers have seen everything ([`Self::drained`]), wakes every
+    /// waiting getter and stream to see the end.
     fn wake_readers(&mut self, wakes: &mut WakeList) {
+        if !self.drained() {
+            return;
+        }
         let Some(lists) = &mut self.lists else {
             return;
         };
-        if lists.in_flight > 0 {
-            return;
-        }
         while let Some(waker) = lists.getters.notify_front() {
             wakes.push(Some(waker));
         }
@@ -369,9 +368,7 @@ impl<T> Inner<T> {
     /// one lets the waiting getters and streams see the end.
     fn claimed(&mut self, wakes: &mut WakeList) {
         self.lists().in_flight -= 1;
-        if self.shutdown {
-            self.wake_readers(wakes);
-        }
+        self.wake_readers(wakes);
     }
 
     /// Whether the readers have seen everything: shut down, and no item on its way
@@ -931,9 +928,7 @@ impl<T> Queue<T> {
                 // queued, the count is right all the same.
                 inner.lists().in_flight -= 1;
                 inner.deliver(item, Some(seq), wakes);
-                if inner.shutdown {
-                    inner.wake_readers(wakes);
-                }
+                inner.wake_readers(wakes);
             }
         });
     }
