@@ -14,7 +14,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use async_patterns::queue::{PutError, Queue, ShutdownError, TaskDoneError, TryGetError};
+use async_patterns::queue::{Get, PutError, Queue, ShutdownError, TaskDoneError, TryGetError};
 use futures::Stream;
 use loom::future::block_on;
 use loom::sync::Arc;
@@ -46,6 +46,13 @@ fn sorted(mut items: Vec<u32>) -> Vec<u32> {
 /// Polls a stream once with a no-op waker (like [`poll_once`] for a future).
 fn poll_next_once<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A get of `q`, polled once and waiting (in line, before anything is spawned).
+fn waiting_get(q: &'static Queue<u32>) -> Pin<Box<Get<'static, u32>>> {
+    let mut get = Box::pin(q.get());
+    assert!(poll_once(get.as_mut()).is_pending(), "nothing is queued");
+    get
 }
 
 /// The next item of a stream, under loom's `block_on`.
@@ -292,10 +299,8 @@ fn cancelled_get_passes_item_on() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let mut first = Box::pin(q.get());
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(q.get());
-                assert!(poll_once(second.as_mut()).is_pending());
+                let first = waiting_get(q);
+                let second = waiting_get(q);
 
                 let dropper = thread::spawn(move || drop(first));
                 let getter = thread::spawn(move || block_on(second));
@@ -319,8 +324,7 @@ fn cancelled_handed_get_vs_shutdown_now() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let mut get = Box::pin(q.get());
-                assert!(poll_once(get.as_mut()).is_pending());
+                let get = waiting_get(q);
                 q.try_put(7).expect("handed to the waiting get");
 
                 let dropper = thread::spawn(move || drop(get));
@@ -344,10 +348,8 @@ fn handed_get_vs_shutdown(take: bool) {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let mut first = Box::pin(q.get());
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(q.get());
-                assert!(poll_once(second.as_mut()).is_pending());
+                let first = waiting_get(q);
+                let second = waiting_get(q);
                 q.try_put(7).expect("handed to the first get");
 
                 let first = thread::spawn(move || take.then(|| block_on(first)));
