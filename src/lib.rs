@@ -66,6 +66,21 @@
 //! under its own lock: don't poll their futures with a waker whose drop waits on
 //! the same lock.
 //!
+//! # Wakers that panic
+//!
+//! A waker should not panic; an executor's that does is broken. If one panics in
+//! `clone`, `wake` or `wake_by_ref` all the same, the panic comes out of the call
+//! that cloned or woke it, and the primitives with a wait list of their own stay
+//! consistent: no item, permit, notification, arrival or place in line is lost,
+//! and they go on working for everybody else (`tests/panicking_wakers.rs`). What
+//! may be lost is the wake-up of the other waiters due to be woken after the
+//! panicking one in the same call: each keeps what it was given (an item,
+//! permits, a notification) and gets it when it is polled again, or passes it on
+//! when it is dropped. `event-listener` 5, which [`sync::Mutex`] and
+//! [`sync::RwLock`] wait through, counts a listener as notified only after its
+//! `wake` returned; after a `wake` that panics, those two locks may stop waking
+//! the tasks that wait for them.
+//!
 //! # Example
 //!
 //! ```

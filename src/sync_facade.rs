@@ -236,7 +236,8 @@ unsafe impl<T: Send> Sync for BlockingMutex<T> {}
 // Unwind-safe like `std::sync::Mutex` (which the primitives used before, so they
 // stay `UnwindSafe`/`RefUnwindSafe`): the guard releases the lock as a panic
 // unwinds, and the critical sections leave their state consistent when a user
-// `Ord` or waker panics in them (documented on each primitive).
+// `Ord` or waker panics in them (the crate docs, "Wakers that panic";
+// `tests/panicking_wakers.rs`).
 #[cfg(not(loom))]
 impl<T> core::panic::UnwindSafe for BlockingMutex<T> {}
 #[cfg(not(loom))]

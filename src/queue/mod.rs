@@ -850,19 +850,21 @@ impl<T> Queue<T> {
                     PutWait::Slot => unreachable!("a put waits with its item"),
                 }
             }
-            let Some(it) = item.take() else {
-                unreachable!("checked above")
-            };
+            // The put holds its item here (checked above, or given back just now).
+            const HELD: &str = "the put holds its item";
             if inner.shutdown {
-                return Poll::Ready(Err(PutError(it)));
+                return Poll::Ready(Err(PutError(item.take().expect(HELD))));
             }
             // No putter waits while there is room (`refill`), so this keeps FIFO.
             if inner.has_room(self.cap) {
-                inner.push(it, wakes);
+                inner.push(item.take().expect(HELD), wakes);
                 return Poll::Ready(Ok(()));
             }
-            let node = PutWait::Item(it);
-            *key = Some(inner.lists().putters.push_back_with(waker.clone(), node));
+            // Cloned while the item is still with the put: a clone that panics
+            // leaves it there.
+            let waker = waker.clone();
+            let node = PutWait::Item(item.take().expect(HELD));
+            *key = Some(inner.lists().putters.push_back_with(waker, node));
             Poll::Pending
         })
     }

@@ -352,9 +352,12 @@ impl Future for BarrierWait<'_> {
                     this.arrival = Arrival::Done;
                     return Poll::Ready(Err(BrokenBarrierError));
                 }
+                // A waiter's waker is cloned before it is counted: a clone that
+                // panics leaves the round as it was.
+                let waker = (state.arrived + 1 < parties).then(|| cx.waker().clone());
                 let index = state.take_index();
                 state.arrived += 1;
-                if state.arrived == parties {
+                let Some(waker) = waker else {
                     debug_assert_eq!(index, parties - 1);
                     state.end_round(|| Waiter::Passed, &mut wakes);
                     this.arrival = Arrival::Done;
@@ -362,8 +365,8 @@ impl Future for BarrierWait<'_> {
                         index,
                         leader: true,
                     }));
-                }
-                let slot = state.waiters.insert(Waiter::Waiting(cx.waker().clone()));
+                };
+                let slot = state.waiters.insert(Waiter::Waiting(waker));
                 this.arrival = Arrival::Waiting { index, slot };
                 Poll::Pending
             }

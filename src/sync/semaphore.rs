@@ -370,13 +370,21 @@ impl Semaphore {
 
     /// Hands `left` permits to the queue in order, waking the granted waiters
     /// outside the lock, a batch at a time.
-    fn grant(&self, list: &BlockingMutex<WaitList>, mut left: usize, mut batch: WakeBatch) {
+    fn grant(&self, list: &BlockingMutex<WaitList>, left: usize, batch: WakeBatch) {
+        let mut granting = Granting {
+            sem: self,
+            list,
+            left,
+            batch,
+        };
         loop {
-            batch.wake_all();
-            if left == 0 {
+            granting.batch.wake_all();
+            if granting.left == 0 {
                 return;
             }
-            list.with(|list| left = self.grant_locked(list, left, &mut batch));
+            list.with(|list| {
+                granting.left = self.grant_locked(list, granting.left, &mut granting.batch)
+            });
         }
     }
 
@@ -445,6 +453,28 @@ impl Semaphore {
                 Ok(_) => return missing,
                 Err(actual) => s = actual,
             }
+        }
+    }
+}
+
+/// The permits [`Semaphore::grant`] has not placed yet. Some are left when it is
+/// dropped only if a waker's `wake` panicked: they are still handed to the queue
+/// (or back to the semaphore), so none is lost, but no more waiters are woken
+/// while the panic unwinds (a second panic would abort). Those waiters hold their
+/// permits, and give them back if they are dropped.
+struct Granting<'a> {
+    sem: &'a Semaphore,
+    list: &'a BlockingMutex<WaitList>,
+    left: usize,
+    batch: WakeBatch,
+}
+
+impl Drop for Granting<'_> {
+    fn drop(&mut self) {
+        while self.left > 0 {
+            let mut unwoken = WakeBatch::new(); // dropped after the lock
+            self.list
+                .with(|list| self.left = self.sem.grant_locked(list, self.left, &mut unwoken));
         }
     }
 }
@@ -601,6 +631,9 @@ impl RawAcquire {
                 }
                 let list = sem.list();
                 let n = self.n;
+                // Cloned before the lock: a clone that panics must not leave the
+                // permits taken below with nobody to give them back.
+                let mut waker = Some(cx.waker().clone());
                 let node = list.with(|list| {
                     let missing = sem.take_or_queue_locked(n);
                     if missing == 0 {
@@ -609,10 +642,11 @@ impl RawAcquire {
                     let node = list.node(missing);
                     list.queue.push_back(Waiter {
                         node: Arc::clone(&node),
-                        waker: cx.waker().clone(),
+                        waker: waker.take().expect("cloned above"),
                     });
                     Some(node)
                 });
+                drop(waker); // unused if every permit was there: dropped after the lock
                 match node {
                     None => {
                         self.done = true;

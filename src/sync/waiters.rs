@@ -1,5 +1,6 @@
 //! Wait-list building blocks shared by the primitives that keep their own list of
-//! wakers (`Semaphore`, `Event`, `Condvar`, `Barrier`): a slab of waiter slots, a
+//! wakers (the queue, `Semaphore`, `Event`, `Condvar`, `Barrier`, the task handles
+//! and sets, `CancellationToken`, `ManualTimer`, `Debouncer`): a slab of waiter slots, a
 //! FIFO queue of waiters built on it, and a batch of wakers to wake after a lock is
 //! released.
 //!
@@ -378,9 +379,11 @@ impl<D> WaitQueue<D> {
                 true
             }
             Some(k) if self.is_notified(k) => {
-                // Woken, but somebody was faster: wait again at the back.
+                // Woken, but somebody was faster: wait again at the back. (Cloned
+                // first: a clone that panics leaves the waiter as it was.)
+                let waker = waker.clone();
                 self.remove_notified(k);
-                *key = Some(self.push_back_with(waker.clone(), D::default()));
+                *key = Some(self.push_back_with(waker, D::default()));
                 false
             }
             Some(k) => {

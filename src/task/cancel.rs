@@ -108,9 +108,10 @@ impl Node {
     }
 }
 
-/// Cancels `node` and its whole subtree: every waiter is woken, every descendant is
-/// cancelled, and `node` leaves its parent's list. No two nodes are ever locked at
-/// once.
+/// Cancels `node` and its whole subtree: every descendant is cancelled, `node`
+/// leaves its parent's list, and then every waiter is woken. No two nodes are
+/// ever locked at once. The wakes come last, so that a waker that panics cannot
+/// leave part of the tree uncancelled (a second `cancel` would do nothing).
 fn cancel(node: &Arc<Node>) {
     if node.is_cancelled() {
         return;
@@ -126,14 +127,9 @@ fn cancel(node: &Arc<Node>) {
         pending.extend(state.children.drain());
         state.parent.take()
     });
-    wakes.wake();
-    if let Some((parent, slot)) = parent {
-        detach(parent, slot);
-    }
     // The subtree: each child's own parent link points at a cancelled node, so it
     // is only dropped, not detached.
     while let Some(child) = pending.pop() {
-        let mut wakes = WakeList::new();
         // Dropped after the lock, as everything a node lets go of.
         let _parent = child.state.with(|state| {
             if child.cancelled.load(Ordering::Relaxed) {
@@ -144,8 +140,11 @@ fn cancel(node: &Arc<Node>) {
             pending.extend(state.children.drain());
             state.parent.take()
         });
-        wakes.wake();
     }
+    if let Some((parent, slot)) = parent {
+        detach(parent, slot);
+    }
+    wakes.wake();
 }
 
 /// Removes slot `slot` from `parent`'s children, and walks up while that leaves a
@@ -246,8 +245,9 @@ impl CancellationToken {
     }
 
     /// Runs `future` unless the token is cancelled first: `Some(output)` if it
-    /// finished, `None` if the token was cancelled (the future is dropped then).
-    /// Cancellation is checked before each poll of `future`.
+    /// finished, `None` if the token was cancelled first (`future` is not polled
+    /// again; it is dropped with the returned future, so drop that to let go of
+    /// what `future` holds). Cancellation is checked before each poll of `future`.
     ///
     /// # Cancel safety
     ///

@@ -619,3 +619,29 @@ pub fn reenters_on_waker_drop<F: Future + Send + 'static>(
         );
     });
 }
+
+/// A waker whose `wake` and `wake_by_ref` panic, and whose `clone` panics too if
+/// `clone_panics` (else it gives another such waker): a misbehaving executor's.
+pub fn panicking_waker(clone_panics: bool) -> Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    fn clone_ok(_: *const ()) -> RawWaker {
+        RawWaker::new(std::ptr::null(), &WAKE_PANICS)
+    }
+    fn clone_panics_too(_: *const ()) -> RawWaker {
+        panic!("waker clone panic")
+    }
+    fn wake(_: *const ()) {
+        panic!("waker wake panic")
+    }
+    fn drop(_: *const ()) {}
+    static WAKE_PANICS: RawWakerVTable = RawWakerVTable::new(clone_ok, wake, wake, drop);
+    static ALL_PANIC: RawWakerVTable = RawWakerVTable::new(clone_panics_too, wake, wake, drop);
+    let vtable = if clone_panics {
+        &ALL_PANIC
+    } else {
+        &WAKE_PANICS
+    };
+    // SAFETY: the vtable's functions ignore the (null) data pointer and keep no
+    // resources, so every contract of `RawWaker` holds.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), vtable)) }
+}
