@@ -1,8 +1,9 @@
 //! `CancellationToken`: cancel vs a waiter's registration, vs `child_token`, vs a
 //! child's last drop and vs clones; `JoinHandle`: the task's completion vs `abort`
-//! vs `on_complete` vs the handle's drop; `BackgroundTasks`: a task leaving vs
-//! `join` vs `cancel_all`; `TaskSet`: a wake from another thread vs `join_next`
-//! and vs `try_join_next`.
+//! vs `on_complete` vs the handle's drop (which drops an output not taken);
+//! `BackgroundTasks`: a task leaving vs `join` vs `cancel_all`, and a spawn vs a
+//! shutdown; `TaskSet`: a wake from another thread vs `join_next` and vs
+//! `try_join_next`.
 //!
 //! Tasks are spawned on a spawner that only stores the boxed task; the model then
 //! drives it with `block_on` on a loom thread of its own, so the executor is part of
@@ -244,6 +245,30 @@ fn abort_vs_completion() {
     });
 }
 
+/// The handle is dropped on one thread while the task completes on another, and
+/// an `AbortHandle` is kept: whichever comes first, the task's output (a drop
+/// flag) is dropped by the time both are done, not when the abort handle goes.
+#[test]
+fn handle_drop_vs_completion_drops_the_output() {
+    model(|| {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let output = DropFlag(dropped.clone());
+            async move { output }
+        });
+        let abort = handle.abort_handle();
+        let runner = thread::spawn(move || block_on(task));
+        let dropper = thread::spawn(move || drop(handle));
+        runner.join().unwrap();
+        dropper.join().unwrap();
+        assert!(
+            dropped.load(Ordering::Relaxed),
+            "the output waits for the abort handle"
+        );
+        drop(abort);
+    });
+}
+
 /// The task waits forever; an `AbortHandle` aborts it from another thread while it
 /// is polled and while the handle is awaited. The abort either sets the flag
 /// before the task's poll registered its waker (the poll sees the flag) or finds
@@ -447,6 +472,40 @@ fn background_cancel_all_vs_finish_vs_join() {
             Err(error) => assert!(error.is_cancelled(), "{error:?}"),
         }
         assert!(matches!(block_on(stuck), Err(JoinError::Cancelled)));
+    });
+}
+
+/// A task that never finishes by itself is spawned (and then run) on one thread
+/// while a shutdown runs on the main thread, with another such task already on
+/// a runner: the new task is either in the set when the shutdown aborts it, or
+/// spawned while the shutdown is under way and aborted at once, or spawned after
+/// the shutdown completed (a `cancel_all` then ends it). A shutdown that missed a
+/// task spawned before it completed would wait for it for ever: a loom deadlock.
+#[test]
+fn background_spawn_vs_shutdown() {
+    model(|| {
+        let spawned = Spawned::default();
+        let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
+        drop(tasks.spawn(pending::<()>()));
+        let [first] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let runner = thread::spawn(move || block_on(first));
+        let spawned_bell = Arc::new(Bell::new());
+        let spawner = {
+            let (tasks, spawned_bell) = (tasks.clone(), spawned_bell.clone());
+            thread::spawn(move || {
+                let handle = tasks.spawn(pending::<()>());
+                spawned_bell.open();
+                let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+                block_on(task);
+                assert!(matches!(block_on(handle), Err(JoinError::Cancelled)));
+            })
+        };
+        block_on(tasks.shutdown());
+        block_on(spawned_bell.opened());
+        tasks.cancel_all(); // for a task spawned after the shutdown
+        runner.join().unwrap();
+        spawner.join().unwrap();
+        assert!(tasks.is_empty());
     });
 }
 

@@ -1206,6 +1206,38 @@ fn a_cancelled_caller_of_an_abort_on_drop_handle_cancels_the_work() {
 }
 
 #[test]
+fn a_detached_tasks_output_is_dropped_when_it_finishes_even_with_an_abort_handle_kept() {
+    // Detached before the task finished: the task drops its output as it ends.
+    let ex = Manual::new();
+    let drops = Drops::new();
+    let mark = drops.mark();
+    let handle = spawn(&ex, async move {
+        yield_now().await;
+        mark
+    });
+    let abort = handle.abort_handle();
+    ex.tick();
+    drop(handle);
+    assert_eq!(drops.count(), 0, "the task is still running");
+    ex.run();
+    assert_eq!(ex.live(), 0);
+    assert_eq!(drops.count(), 1, "not kept for the abort handle");
+
+    // Detached after it finished, the output not taken: dropped with the handle.
+    let mark = drops.mark();
+    let handle = spawn(&ex, async move { mark });
+    let abort_too = handle.abort_handle();
+    ex.run();
+    assert!(handle.is_finished());
+    assert_eq!(drops.count(), 1, "the handle may still take it");
+    drop(handle);
+    assert_eq!(drops.count(), 2);
+    abort.abort(); // finished tasks: nothing happens
+    abort_too.abort();
+    assert_eq!(drops.count(), 2);
+}
+
+#[test]
 fn an_abort_handle_aborts_from_another_thread() {
     let ex = Manual::new();
     let handle = spawn(&ex, pending::<u8>());
@@ -1923,6 +1955,58 @@ fn shutdown_cancels_then_waits() {
     shutdown.assert_ready();
     assert!(tasks.is_empty());
     now(tasks.shutdown()); // nothing left: at once
+}
+
+#[test]
+fn tasks_spawned_while_a_shutdown_runs_are_aborted_at_once() {
+    let ex = Manual::new();
+    let tasks = BackgroundTasks::new(ex.clone());
+    // A supervisor that spawns a worker each time it is polled, and waits for it:
+    // a shutdown that only aborted what it found would wait for ever.
+    let tasks = Arc::new(tasks);
+    let polled = Arc::new(AtomicUsize::new(0));
+    let supervisor = {
+        let (tasks, polled) = (Arc::clone(&tasks), Arc::clone(&polled));
+        async move {
+            loop {
+                polled.fetch_add(1, SeqCst);
+                let worker = tasks.spawn(pending::<()>());
+                if worker.await.is_err() {
+                    yield_now().await; // and again
+                }
+            }
+        }
+    };
+    drop(tasks.spawn(supervisor));
+    ex.run();
+    assert_eq!(tasks.len(), 2);
+
+    let mut shutdown = pending_at(tasks.shutdown());
+    // A task spawned now, from outside, is aborted too: never polled.
+    let started = Arc::new(AtomicBool::new(false));
+    let late = tasks.spawn({
+        let started = Arc::clone(&started);
+        async move { started.store(true, SeqCst) }
+    });
+    ex.run();
+    shutdown.assert_ready();
+    assert!(tasks.is_empty());
+    assert!(matches!(now(late), Err(JoinError::Cancelled)));
+    assert!(!started.load(SeqCst));
+
+    // Over: new tasks run again.
+    let again = tasks.spawn(async { 7 });
+    ex.run();
+    assert_eq!(now(again).unwrap(), 7);
+
+    // A shutdown dropped while under way also lets new tasks run again.
+    drop(tasks.spawn(pending::<()>()));
+    ex.run();
+    drop_at_pending_releasing_waker(tasks.shutdown(), 1);
+    let after = tasks.spawn(async { 8 });
+    ex.run();
+    assert_eq!(now(after).unwrap(), 8);
+    assert!(tasks.is_empty());
 }
 
 #[test]

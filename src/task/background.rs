@@ -58,6 +58,9 @@ struct RegistryState {
     tasks: Slab<AbortFn>,
     /// Tasks waiting in `join`: `Some(waker)` while waiting, `None` once woken.
     joiners: Slab<Option<Waker>>,
+    /// `Shutdown`s under way (polled, not finished nor dropped): a task spawned
+    /// meanwhile is aborted at once.
+    shutdowns: usize,
 }
 
 /// Owned by the task's future: removes the task from the registry when the future
@@ -92,6 +95,7 @@ impl<S: Spawn> BackgroundTasks<S> {
                 state: BlockingMutex::new(RegistryState {
                     tasks: Slab::new(),
                     joiners: Slab::new(),
+                    shutdowns: 0,
                 }),
             }),
         }
@@ -99,26 +103,37 @@ impl<S: Spawn> BackgroundTasks<S> {
 
     /// Spawns `future` as a tracked task. The handle gives its output; dropping the
     /// handle detaches it as usual, and the task stays tracked here.
+    ///
+    /// While a [`shutdown`](Self::shutdown) is under way the task is aborted at
+    /// once (its future is never polled, and its handle yields
+    /// [`JoinError::Cancelled`](super::JoinError::Cancelled)), so that a task
+    /// which keeps spawning others cannot hold the shutdown up (asyncio's
+    /// `TaskGroup` refuses new tasks while it shuts down).
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let placeholder: AbortFn = Box::new(|| None);
-        let key = self
-            .registry
-            .state
-            .with(|state| state.tasks.insert(placeholder));
-        let leave = Leave {
-            registry: Arc::clone(&self.registry),
-            key,
-        };
-        let (handle, task) = task_with_guard(future, leave);
-        // Registered before the task can run, so its `Leave` finds the real entry.
-        let abort = handle.abort_fn();
-        self.registry
-            .state
-            .with(|state| *state.tasks.get_mut(key) = abort);
+        // Built with the lock held, so the task is in the set, with its abort,
+        // before `cancel_all` or a shutdown can look for it.
+        let mut made = None;
+        let shutting_down = self.registry.state.with(|state| {
+            state.tasks.insert_with(|key| {
+                let leave = Leave {
+                    registry: Arc::clone(&self.registry),
+                    key,
+                };
+                let (handle, task) = task_with_guard(future, leave);
+                let abort = handle.abort_fn();
+                made = Some((handle, task));
+                abort
+            });
+            state.shutdowns > 0
+        });
+        let (handle, task) = made.expect("made above");
+        if shutting_down {
+            handle.abort(); // not polled yet: no waker to wake, only the flag
+        }
         self.spawner.spawn_boxed(task);
         handle
     }
@@ -140,8 +155,15 @@ impl<S> BackgroundTasks<S> {
     /// Aborts every task in the set (see [`JoinHandle::abort`]): each one's future
     /// is dropped at its next poll, and it leaves the set then.
     pub fn cancel_all(&self) {
+        self.abort_all(0);
+    }
+
+    /// [`cancel_all`](Self::cancel_all), adding `shutdowns` to the shutdowns under
+    /// way in the same critical section.
+    fn abort_all(&self, shutdowns: usize) {
         let mut wakes = WakeList::new();
         self.registry.state.with(|state| {
+            state.shutdowns += shutdowns;
             for abort in state.tasks.iter_mut() {
                 wakes.push(abort());
             }
@@ -164,16 +186,19 @@ impl<S> BackgroundTasks<S> {
 
     /// Aborts every task, then waits until all of them are gone (asyncio's
     /// "cancel the background tasks and wait for them" at shutdown). The abort
-    /// happens at the first poll.
+    /// happens at the first poll; from then until the shutdown completes (or is
+    /// dropped), a task [`spawn`](Self::spawn)ed on the set is aborted at once.
+    /// The set can be used again afterwards.
     ///
     /// # Cancel safety
     ///
-    /// Dropping it after its first poll leaves the tasks aborted; dropping it before
-    /// does nothing.
+    /// Dropping it after its first poll leaves the tasks aborted (and new tasks
+    /// run again); dropping it before does nothing.
     pub fn shutdown(&self) -> Shutdown<'_, S> {
         Shutdown {
             tasks: self,
             join: None,
+            started: false,
         }
     }
 }
@@ -236,7 +261,19 @@ impl fmt::Debug for Join<'_> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Shutdown<'a, S> {
     tasks: &'a BackgroundTasks<S>,
+    /// `Some` from the first poll until the shutdown completes: it is counted in
+    /// the registry's `shutdowns` exactly then.
     join: Option<Join<'a>>,
+    started: bool,
+}
+
+impl<S> Shutdown<'_, S> {
+    /// No longer under way: new tasks run again.
+    fn finish(&mut self) {
+        if self.join.take().is_some() {
+            self.tasks.registry.state.with(|state| state.shutdowns -= 1);
+        }
+    }
 }
 
 impl<S> Future for Shutdown<'_, S> {
@@ -245,18 +282,30 @@ impl<S> Future for Shutdown<'_, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let tasks = this.tasks;
-        let join = this.join.get_or_insert_with(|| {
-            tasks.cancel_all();
-            tasks.join()
-        });
-        Pin::new(join).poll(cx)
+        if !this.started {
+            this.started = true;
+            tasks.abort_all(1);
+            this.join = Some(tasks.join());
+        }
+        let Some(join) = &mut this.join else {
+            return Poll::Ready(()); // polled again after it completed
+        };
+        core::task::ready!(Pin::new(join).poll(cx));
+        this.finish();
+        Poll::Ready(())
+    }
+}
+
+impl<S> Drop for Shutdown<'_, S> {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
 impl<S> fmt::Debug for Shutdown<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shutdown")
-            .field("started", &self.join.is_some())
+            .field("started", &self.started)
             .finish_non_exhaustive()
     }
 }

@@ -184,6 +184,9 @@ struct State<T> {
     task_waker: Option<Waker>,
     /// `on_complete` callbacks waiting for the output.
     callbacks: Vec<Callback<T>>,
+    /// The `JoinHandle` is gone: nobody can take the output, so it is dropped
+    /// when published (an `AbortHandle` may keep this state alive for long).
+    detached: bool,
 }
 
 enum Output<T> {
@@ -208,6 +211,7 @@ impl<T> Shared<T> {
                 join_waker: None,
                 task_waker: None,
                 callbacks: Vec::new(),
+                detached: false,
             }),
         }
     }
@@ -223,8 +227,12 @@ impl<T> Shared<T> {
         let waker = loop {
             let step = self.state.with(|state| {
                 if state.callbacks.is_empty() {
-                    state.output = Output::Ready(output.take().expect("published once"));
                     self.finished.store(true, Ordering::Release);
+                    if state.detached {
+                        state.output = Output::Taken; // `output` is dropped below
+                        return Ok(None);
+                    }
+                    state.output = Output::Ready(output.take().expect("published once"));
                     Ok(state.join_waker.take())
                 } else {
                     Err(mem::take(&mut state.callbacks))
@@ -250,6 +258,7 @@ impl<T> Shared<T> {
         if let Some(waker) = waker {
             waker.wake();
         }
+        drop(output); // a detached task's, not published
         // A panicking callback is the caller's bug: it surfaces, but only after the
         // output is published and the other callbacks ran.
         #[cfg(feature = "std")]
@@ -668,14 +677,19 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        // Detached: let go of the waker of a task that awaited the handle, which
-        // the task would otherwise keep for as long as it runs. Published: it was
-        // taken then.
-        if !self.shared.finished.load(Ordering::Acquire) {
-            with_stale(&self.shared.state, |state, stale| {
-                keep_stale(stale, state.join_waker.take());
-            });
-        }
+        // Detached: the task drops its output when it finishes, and lets go now of
+        // the waker of a task that awaited the handle, which it would otherwise
+        // keep for as long as it runs. An output published and not taken is
+        // dropped here, after the lock; neither waits for the last `AbortHandle`.
+        let output = with_stale(&self.shared.state, |state, stale| {
+            state.detached = true;
+            keep_stale(stale, state.join_waker.take());
+            match state.output {
+                Output::Ready(_) => Some(mem::replace(&mut state.output, Output::Taken)),
+                _ => None,
+            }
+        });
+        drop(output);
     }
 }
 
