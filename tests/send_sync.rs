@@ -109,6 +109,16 @@ fn the_probe_tells_yes_from_no() {
 }
 
 #[test]
+fn a_mutex_guard_is_sync_only_for_send_and_sync_data() {
+    // Sync but not Send data: a shared guard would hand its `&'a Mutex` (`source`)
+    // to a thread that may lock it once the guard is gone.
+    type SyncOnly = std::sync::MutexGuard<'static, u32>;
+    assert!(implements!(SyncOnly: Sync) && !implements!(SyncOnly: Send));
+    assert!(!implements!(MutexGuard<'static, SyncOnly>: Sync));
+    assert!(implements!(MutexGuard<'static, u32>: Sync));
+}
+
+#[test]
 fn condvar_waits_are_only_as_send_and_sync_as_their_parts() {
     // Send-only data: the waits are Send (checked above), not Sync (they hold a
     // guard, which is not Sync for such data).

@@ -565,9 +565,11 @@ pub struct MutexGuard<'a, T: ?Sized> {
 }
 
 // SAFETY: the guard gives `&mut T` (needs `T: Send` to move across threads with it)
-// and `&T` (needs `T: Sync` to share the guard).
+// and `&T` (needs `T: Sync` to share the guard). A shared guard also gives the
+// `&'a Mutex<T>` of `source`, which outlives the borrow of the guard and may lock
+// the mutex on that thread once the guard is gone: `Mutex<T>: Sync`, so `T: Send`.
 unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
-unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// Called with the lock held.
