@@ -19,6 +19,7 @@ use async_patterns::sync::Event;
 use async_patterns::time::{ManualTimer, Timer};
 use common::{Drops, StreamTask, Task, drop_at_pending, now, within_a_minute};
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 use futures_lite::future::{block_on, poll_once, zip};
 
 // ---- helpers ---------------------------------------------------------------
@@ -509,7 +510,9 @@ fn try_generate_error_ends_the_stream() {
     }));
     assert_eq!(stream.assert_next(), Some(Ok(1)));
     assert_eq!(stream.assert_next(), Some(Ok(2)));
+    assert!(!stream.stream().is_terminated());
     assert_eq!(stream.assert_next(), Some(Err("boom")));
+    assert!(stream.stream().is_terminated(), "the error went out last");
     assert_eq!(stream.assert_next(), None);
     assert_eq!(stream.assert_next(), None);
     assert!(!after.get(), "the body stopped at the error");
@@ -606,11 +609,40 @@ fn iter_stays_ended_and_drops_the_iterator_at_the_end() {
     let mut stream = StreamTask::new(iter(flip_flop));
     assert_eq!(stream.assert_next(), Some(1));
     stream.assert_pending();
+    assert!(!stream.stream().is_terminated());
     assert_eq!(stream.assert_next(), None);
+    assert!(stream.stream().is_terminated());
     assert_eq!(drops.count(), 1, "the iterator is dropped at the end");
     for _ in 0..3 {
         assert_eq!(stream.assert_next(), None, "stays ended");
     }
+}
+
+#[test]
+fn generate_is_terminated_once_its_last_item_went_out() {
+    let mut stream = StreamTask::new(generate(|mut out| async move {
+        out.emit(1).await;
+        out.emit(2).await;
+    }));
+    assert!(!stream.stream().is_terminated());
+    assert_eq!(stream.assert_next(), Some(1));
+    assert_eq!(stream.assert_next(), Some(2));
+    assert!(
+        !stream.stream().is_terminated(),
+        "the body has not returned"
+    );
+    assert_eq!(stream.assert_next(), None);
+    assert!(stream.stream().is_terminated());
+
+    // An item handed over by an emit dropped just before the body returned comes
+    // out after the body ended: not terminated until it did.
+    let mut stream = StreamTask::new(generate(|mut out| async move {
+        let mut emit = out.emit(7);
+        let _ = poll_once(&mut emit).await;
+    }));
+    assert_eq!(stream.assert_next(), Some(7));
+    assert!(stream.stream().is_terminated());
+    assert_eq!(stream.assert_next(), None);
 }
 
 #[test]

@@ -23,6 +23,7 @@ use common::{
     Drops, StreamTask, Task, counting_waker, drop_at_pending, now, pending, within_a_minute,
 };
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 
 const NS: Duration = Duration::from_nanos(1);
 const ZERO: Duration = Duration::ZERO;
@@ -619,6 +620,22 @@ fn backoff_max_retries_counts_the_delays() {
     assert_eq!(backoff.next(), Some(ms(1)));
     assert_eq!(backoff.next(), None);
     assert_eq!(backoff.next(), None, "stays ended");
+}
+
+#[test]
+fn backoff_size_hint_is_the_retries_left() {
+    let mut backoff = Backoff::exponential(ms(1)).max_retries(3);
+    assert_eq!(backoff.size_hint(), (3, Some(3)), "the default: 3, exactly");
+    backoff.next();
+    assert_eq!(backoff.size_hint(), (2, Some(2)));
+    // With a total budget, the retries left are at most that many.
+    let mut budgeted = Backoff::constant(ms(10))
+        .max_retries(5)
+        .max_total_delay(ms(25));
+    assert_eq!(budgeted.size_hint(), (0, Some(5)));
+    assert_eq!(budgeted.by_ref().count(), 2, "the budget ran out first");
+    assert_eq!(budgeted.size_hint(), (0, Some(0)), "ended: nothing left");
+    assert_eq!(budgeted.next(), None);
 }
 
 #[test]
@@ -2038,7 +2055,9 @@ fn debounce_flushes_the_last_item_when_the_input_ends() {
     out.assert_pending();
     items.push(2);
     items.end();
+    assert!(!out.stream().is_terminated());
     assert_eq!(out.assert_next(), Some(2), "flushed without waiting");
+    assert!(out.stream().is_terminated());
     assert_eq!(timer.now(), ZERO);
     assert_eq!(out.assert_next(), None);
     assert_eq!(out.assert_next(), None);

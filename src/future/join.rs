@@ -92,6 +92,10 @@ impl<F: Future> All<F> {
 /// assert_eq!(squares, [1, 4, 9, 16]);
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops every future and the outputs gathered so far.
 pub fn join_all<I>(futures: I) -> JoinAll<I::Item>
 where
     I: IntoIterator,
@@ -157,6 +161,10 @@ impl<F: Future> fmt::Debug for JoinAll<F> {
 /// assert_eq!(err, Err("2 failed".to_string()));
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops every future and the outputs gathered so far.
 pub fn try_join_all<I, T, E>(futures: I) -> TryJoinAll<I::Item>
 where
     I: IntoIterator,

@@ -32,6 +32,10 @@ use crate::sync_facade::next_seed;
 /// assert_eq!(race(mirrors).await, Some((1, 1))); // the second mirror won
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops every future.
 pub fn race<I>(futures: I) -> Race<I::Item>
 where
     I: IntoIterator,

@@ -76,6 +76,10 @@ impl<T> Either<T, T> {
 /// assert_eq!(select(slow, fast).await, Either::Right(1));
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops both futures.
 pub fn select<A: Future, B: Future>(a: A, b: B) -> Select<A, B> {
     Select {
         a,

@@ -35,6 +35,10 @@ use crate::time::Timer;
 /// assert_eq!(timeout(&never, Duration::from_secs(1), async { 7 }).await, Ok(7));
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops the future and the sleep.
 pub fn timeout<T, F>(timer: &T, duration: Duration, future: F) -> Timeout<F, T::Sleep>
 where
     T: Timer + ?Sized,

@@ -789,6 +789,11 @@ impl<T> Queue<T> {
     /// assert_eq!(items, [0, 1, 2]);
     /// # });
     /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the stream, or a `next()` on it, loses no item: an item is taken only
+    /// in the poll that returns it (see [`QueueStream`]).
     pub fn stream(&self) -> QueueStream<'_, T> {
         QueueStream {
             queue: self,

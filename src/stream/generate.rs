@@ -7,6 +7,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 use pin_project_lite::pin_project;
 
 use crate::sync_facade::{Arc, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
@@ -92,6 +93,11 @@ impl<T> Slot<T> {
         self.parked.with_mut(|p| unsafe { (*p).write(waker) });
         self.state.store(FULL_PARKED, Ordering::Release);
         Ok(())
+    }
+
+    /// Whether no item is in the slot.
+    fn is_empty(&self) -> bool {
+        self.state.load(Ordering::Acquire) == EMPTY
     }
 
     /// Notes the waker the stream polls the body with, before it does.
@@ -297,6 +303,11 @@ impl<T> fmt::Debug for Emit<'_, T> {
 /// assert_eq!(squares, [0, 1, 4, 9]);
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the stream drops the body wherever it stands; a dropped `next()` on
+/// it loses nothing (see [`Generate`]).
 pub fn generate<T, F, Fut>(body: F) -> Generate<T, Fut>
 where
     F: FnOnce(Emitter<T>) -> Fut,
@@ -355,6 +366,13 @@ impl<T, Fut: Future<Output = ()>> Stream for Generate<T, Fut> {
     }
 }
 
+/// Ended once the body returned and its last item went out.
+impl<T, Fut: Future<Output = ()>> FusedStream for Generate<T, Fut> {
+    fn is_terminated(&self) -> bool {
+        self.done && self.slot.is_empty()
+    }
+}
+
 impl<T, Fut> fmt::Debug for Generate<T, Fut> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Generate")
@@ -381,6 +399,11 @@ impl<T, Fut> fmt::Debug for Generate<T, Fut> {
 /// assert_eq!(next(&mut lines).await, None);
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the stream drops the body wherever it stands; a dropped `next()` on
+/// it loses nothing (see [`TryGenerate`]).
 pub fn try_generate<T, E, F, Fut>(body: F) -> TryGenerate<T, E, Fut>
 where
     F: FnOnce(Emitter<T>) -> Fut,
@@ -441,6 +464,13 @@ impl<T, E, Fut: Future<Output = Result<(), E>>> Stream for TryGenerate<T, E, Fut
             return Poll::Ready(Some(Ok(item)));
         }
         Poll::Ready(this.error.take().map(Err))
+    }
+}
+
+/// Ended once the body returned and its last item (or its error) went out.
+impl<T, E, Fut: Future<Output = Result<(), E>>> FusedStream for TryGenerate<T, E, Fut> {
+    fn is_terminated(&self) -> bool {
+        self.done && self.slot.is_empty() && self.error.is_none()
     }
 }
 

@@ -5,6 +5,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 
 /// A stream of the items of `iterable` that yields to the executor between items
 /// (the first item comes at once, each next one after a wake-up), so a long
@@ -21,6 +22,11 @@ use futures_core::Stream;
 /// assert_eq!(next(&mut letters).await, Some('b'));
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// A dropped `next()` on the stream loses nothing; dropping the stream drops the
+/// iterator with the items it has not yielded (see [`Iter`]).
 pub fn iter<I: IntoIterator>(iterable: I) -> Iter<I::IntoIter> {
     Iter {
         iter: Some(iterable.into_iter()),
@@ -64,6 +70,13 @@ impl<I: Iterator> Stream for Iter<I> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.as_ref().map_or((0, Some(0)), Iterator::size_hint)
+    }
+}
+
+/// Ended once the iterator returned `None`.
+impl<I: Iterator> FusedStream for Iter<I> {
+    fn is_terminated(&self) -> bool {
+        self.iter.is_none()
     }
 }
 

@@ -24,6 +24,11 @@ use futures_core::Stream;
 /// assert_eq!(sum, 6);
 /// # });
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it loses nothing: an item is only taken from the stream when it is
+/// returned.
 pub fn next<S: Stream + Unpin + ?Sized>(stream: &mut S) -> Next<'_, S> {
     Next { stream }
 }

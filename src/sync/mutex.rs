@@ -240,8 +240,9 @@ impl fmt::Debug for RawLock {
 /// A task that finds the lock free takes it at once, which keeps an uncontended or
 /// lightly contended lock fast. A waiting task that was woken four times and found
 /// the lock taken again each time starts *starving*: from then on newcomers queue up
-/// behind it and the lock goes to the waiters in order, so no waiter starves, even
-/// while another task relocks the mutex in a tight loop.
+/// behind it and the lock goes to the waiters, roughly in order (a waiter woken
+/// when another took the lock first waits again at the back), so no waiter
+/// starves, even while another task relocks the mutex in a tight loop.
 ///
 /// # Examples
 ///

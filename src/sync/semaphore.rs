@@ -821,6 +821,12 @@ impl fmt::Debug for AcquireArc {
 // ---------------------------------------------------------------------------
 
 /// Permits taken from a [`Semaphore`]; given back when dropped.
+///
+/// # Panics
+///
+/// Dropping it panics if giving its permits back would take the free permits
+/// past [`Semaphore::MAX_PERMITS`] (only after [`add_permits`](Semaphore::add_permits)
+/// added that many while the permits were held).
 #[must_use = "if unused the permits are released at once"]
 #[clippy::has_significant_drop]
 pub struct SemaphoreGuard<'a> {
@@ -866,6 +872,11 @@ impl fmt::Debug for SemaphoreGuard<'_> {
 
 /// Permits taken from a [`Semaphore`] in an `Arc` (`'static`); given back when
 /// dropped.
+///
+/// # Panics
+///
+/// As [`SemaphoreGuard`]: dropping it panics if giving its permits back would
+/// take the free permits past [`Semaphore::MAX_PERMITS`].
 #[cfg(target_has_atomic = "ptr")]
 #[must_use = "if unused the permits are released at once"]
 #[clippy::has_significant_drop]

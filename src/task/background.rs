@@ -109,6 +109,10 @@ impl<S: Spawn> BackgroundTasks<S> {
     /// [`JoinError::Cancelled`](super::JoinError::Cancelled)), so that a task
     /// which keeps spawning others cannot hold the shutdown up (asyncio's
     /// `TaskGroup` refuses new tasks while it shuts down).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the handle detaches the task, which stays tracked by the set.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

@@ -314,6 +314,11 @@ impl<T> Shared<T> {
 /// assert_eq!(handle.await.unwrap(), "done");
 /// # }));
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the handle detaches the task, which runs on (see [`JoinHandle`]);
+/// [`JoinHandle::abort_on_drop`] makes dropping it abort the task instead.
 pub fn spawn<S, F>(spawner: &S, future: F) -> JoinHandle<F::Output>
 where
     S: Spawn + ?Sized,
@@ -349,6 +354,10 @@ where
 /// pool.run_until(async_patterns::future::join_all(handles));
 /// assert_eq!(*log.borrow(), [0, 1, 2]);
 /// ```
+///
+/// # Cancel safety
+///
+/// As [`spawn`]: dropping the handle detaches the task.
 pub fn spawn_local<S, F>(spawner: &S, future: F) -> JoinHandle<F::Output>
 where
     S: LocalSpawn + ?Sized,
@@ -414,6 +423,10 @@ fn new_task<F: Future, G>(future: F, guard: G) -> (JoinHandle<F::Output>, Task<F
 /// while ex.try_tick() {}
 /// assert!(written.load(Ordering::SeqCst)); // ...and the write landed anyway
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping the handle leaves the work running to its end: that is the point.
 pub fn shield<S, F>(spawner: &S, future: F) -> JoinHandle<F::Output>
 where
     S: Spawn + ?Sized,
@@ -587,7 +600,10 @@ impl<T> JoinHandle<T> {
     /// publication of the output; its panic is resumed after them, on the thread
     /// that ran it, except when the callbacks run because the executor dropped the
     /// unfinished task (a panic from a destructor could abort the process): there
-    /// it is dropped.
+    /// it is dropped. Without `std` there is no `catch_unwind`: a panicking
+    /// callback unwinds at once, the callbacks after it do not run and the output
+    /// is not published, so the handle never completes (firmware usually builds
+    /// with `panic = "abort"`, where none of this arises).
     ///
     /// ```
     /// use async_patterns::task::spawn;

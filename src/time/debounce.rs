@@ -7,6 +7,7 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 use pin_project_lite::pin_project;
 
 use super::Timer;
@@ -220,6 +221,12 @@ impl<Tm: Timer, F> fmt::Debug for DebouncedCall<'_, Tm, F> {
 /// and flushes the last item when `stream` ends (`debounce` of reactive
 /// libraries: a burst becomes its last item).
 ///
+/// Input is read when the stream is polled, so "no newer item" means none was
+/// read before the item's quiet time ran out: an item due when the stream is
+/// polled goes out before the input is read again, even if a newer one was
+/// already waiting there (a consumer that polls late splits a burst in two, as
+/// it would if the newer item had come late).
+///
 /// # Cancel safety
 ///
 /// A `next` on it that is dropped loses nothing: the item waiting for its quiet
@@ -299,7 +306,8 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let mut this = self.project();
         // An item whose quiet time is already over goes out before newer input is
-        // read: it did wait `delay` with no newer item.
+        // read: no newer item was read in time (the input carries no timestamps,
+        // so one that waits there may have come before or after the deadline).
         if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
             if sleep.poll(cx).is_ready() {
                 this.sleep.set(None);
@@ -336,6 +344,13 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
             }
             None => Poll::Pending,
         }
+    }
+}
+
+/// Ended once the input ended and its last item went out.
+impl<S: Stream, Tm: Timer> FusedStream for Debounce<S, Tm> {
+    fn is_terminated(&self) -> bool {
+        self.ended && self.latest.is_none()
     }
 }
 

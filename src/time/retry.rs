@@ -368,7 +368,24 @@ impl Iterator for Backoff {
         let initial = self.initial;
         self.full().advance(initial).map(Duration::from_nanos)
     }
+
+    /// The retries left: exactly, without a total budget; at most, with one (it
+    /// may run out first).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let full = self.settings();
+        let left = if full.ended {
+            0
+        } else {
+            full.max_retries.saturating_sub(full.retries)
+        };
+        let surely = if full.budget == u64::MAX { left } else { 0 };
+        (surely, Some(left))
+    }
 }
+
+/// Once it returned `None`, a `Backoff` stays ended (see
+/// [`max_total_delay`](Backoff::max_total_delay)).
+impl core::iter::FusedIterator for Backoff {}
 
 impl fmt::Debug for Backoff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -501,6 +518,11 @@ impl<E> RetryNotify<E> for NotifyNone {
 /// timer.advance(Duration::from_secs(1));
 /// assert_eq!(call.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(3)));
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping it drops the attempt in flight (or the sleep); no further attempt is
+/// made.
 #[inline]
 pub fn retry<Tm, Op, Fut, T, E>(
     timer: Tm,

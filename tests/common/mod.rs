@@ -519,6 +519,11 @@ impl<S: futures_core::Stream> StreamTask<S> {
             .poll_next(&mut Context::from_waker(&self.waker))
     }
 
+    /// The stream itself (for `FusedStream::is_terminated`, say).
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
     pub fn wakes(&self) -> usize {
         self.counter.count()
     }
