@@ -1200,7 +1200,7 @@ fn retry_succeeds_on_the_third_try() {
     let timer = ManualTimer::new();
     let calls = Rc::new(Cell::new(0));
     let mut task = Task::new(retry(
-        timer.clone(),
+        &timer, // a borrowed ManualTimer is a timer too
         Backoff::constant(secs(1)).max_retries(3),
         flaky(&calls, 3),
     ));

@@ -141,6 +141,16 @@ impl Timer for ManualTimer {
     }
 }
 
+/// A borrowed clock sleeps as the clock does, so `retry(&timer, ..)` and
+/// `Debouncer::new(&timer, ..)` work without a clone.
+impl Timer for &ManualTimer {
+    type Sleep = ManualSleep;
+
+    fn sleep(&self, duration: Duration) -> ManualSleep {
+        (**self).sleep(duration)
+    }
+}
+
 /// A sleep on a [`ManualTimer`].
 ///
 /// # Cancel safety
