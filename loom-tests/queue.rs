@@ -1,7 +1,7 @@
 //! `Queue`: put vs get on a capacity-1 queue, shutdown vs waiting puts and gets,
 //! cancelled gets and puts passing their wake-up on, a get holding an item vs
-//! `shutdown` and vs `shutdown_now`, a waiting stream vs a get, `task_done` vs `join`, and
-//! reserve vs shutdown.
+//! `shutdown` and vs `shutdown_now`, a waiting stream vs a get, `task_done` vs `join`,
+//! reserve vs shutdown, and a permit's put vs the last receiver's drop.
 //!
 //! Every model checks that no item is lost or duplicated (items in = items out +
 //! items handed back), that nobody hangs (a waiter that is never woken is a loom
@@ -735,6 +735,40 @@ fn dropped_permit_wakes_waiting_put() {
                 dropper.join().unwrap();
                 putter.join().unwrap().expect("not shut down");
                 assert!(q.is_empty() && !q.is_full());
+            })
+        };
+    });
+}
+
+/// A split queue: a permit's put on one thread, the last receiver taking an item
+/// (never marked done) and then dropped on another, and `join` waiting on the main
+/// thread. Whichever comes first, the join completes (nobody is left to mark work
+/// done), the put after the drop drops its item instead of queueing it where no
+/// receiver can get it, and no work stays unfinished.
+#[test]
+fn permit_put_vs_last_receiver_drop() {
+    model(|| {
+        let (tx, rx) = Queue::bounded(2).split();
+        tx.try_send(0).unwrap();
+        // SAFETY: the closure joins every thread it spawns.
+        unsafe {
+            with_static(tx, |tx| {
+                let permit = tx.try_reserve().unwrap();
+                let putter = thread::spawn(move || permit.put(1));
+                let receiver = thread::spawn(move || {
+                    let got = rx.try_recv();
+                    drop(rx);
+                    got
+                });
+                block_on(tx.join());
+                putter.join().unwrap();
+                let got = receiver.join().unwrap();
+                assert_eq!(got, Ok(0), "item 0 was queued first");
+                assert!(
+                    tx.queue().is_empty(),
+                    "an item left where nobody can get it"
+                );
+                assert_eq!(tx.queue().unfinished_tasks(), 0);
             })
         };
     });

@@ -1386,6 +1386,73 @@ fn last_receiver_dropped_fails_sends_with_the_item_back() {
 }
 
 #[test]
+fn last_receiver_dropped_ends_the_work_also_of_items_it_received() {
+    // A consumer that returns early (say with `?`) before marking its item done:
+    // nobody is left to mark it, so `join` must not wait for ever.
+    let (tx, rx) = Queue::unbounded().split();
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    let mut join = pending(tx.join());
+    assert_eq!(rx.try_recv(), Ok(1));
+    drop(rx);
+    assert_eq!(join.wakes(), 1);
+    join.assert_ready();
+    assert_eq!(tx.queue().unfinished_tasks(), 0);
+    assert!(tx.queue().task_done().is_err(), "nothing left to mark done");
+}
+
+#[test]
+fn a_permit_filled_after_the_last_receiver_is_gone_drops_its_item() {
+    let token = Arc::new(());
+    let (tx, rx) = Queue::bounded(2).split();
+    let permit = tx.try_reserve().unwrap();
+    drop(rx);
+    permit.put(Arc::clone(&token)); // never fails, and nobody can receive it
+    assert_eq!(Arc::strong_count(&token), 1, "dropped at once");
+    assert_eq!(tx.queue().len(), 0);
+    now(tx.join());
+    // A plain queue keeps it after `shutdown_now`, for a `try_get`.
+    let queue = Queue::bounded(2);
+    let permit = queue.try_reserve().unwrap();
+    assert!(queue.shutdown_now().is_empty());
+    permit.put(7);
+    assert_eq!(queue.try_get(), Ok(7));
+}
+
+#[test]
+fn last_receiver_dropped_calls_no_ord_of_a_priority_queue() {
+    // An `Ord` that panics once armed: dropping the last receiver only drops the
+    // items, unsorted, and wakes the waiting sender.
+    thread_local!(static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    #[derive(Debug, PartialEq, Eq)]
+    struct Touchy(u8);
+    impl PartialOrd for Touchy {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Touchy {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            assert!(!ARMED.get(), "Ord called after the receivers left");
+            self.0.cmp(&other.0)
+        }
+    }
+    let (tx, rx) = Queue::bounded_priority(3).split();
+    for i in [3, 1, 2] {
+        tx.try_send(Touchy(i)).unwrap();
+    }
+    let mut waiting = pending(tx.send(Touchy(0)));
+    ARMED.set(true);
+    drop(rx);
+    assert!(tx.queue().is_shutdown());
+    assert_eq!(tx.queue().len(), 0);
+    assert_eq!(waiting.wakes(), 1, "the waiting send is woken");
+    let PutError(back) = waiting.assert_ready().unwrap_err();
+    assert_eq!(back, Touchy(0));
+    ARMED.set(false);
+}
+
+#[test]
 fn sender_join_waits_for_receiver_task_done() {
     let (tx, rx) = Queue::bounded(2).split();
     tx.try_send(1).unwrap();

@@ -67,6 +67,15 @@ impl<T> Buffer<T> {
     }
 
     /// Takes every item out, in the order `pop` would return them.
+    /// Every item, in no particular order (no `Ord` call).
+    pub(crate) fn drain_unordered(&mut self) -> Vec<T> {
+        match self {
+            Self::Fifo(items) => items.drain(..).collect(),
+            Self::Lifo(items) => core::mem::take(items),
+            Self::Priority(heap) => heap.items.drain(..).map(|(_, item)| item).collect(),
+        }
+    }
+
     pub(crate) fn drain_all(&mut self) -> Vec<T> {
         match self {
             Self::Fifo(items) => items.drain(..).collect(),

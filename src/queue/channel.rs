@@ -84,7 +84,8 @@ impl<T> Sender<T> {
         self.chan.queue.try_reserve()
     }
 
-    /// [`Queue::join`]: waits until every item sent was received and marked done.
+    /// [`Queue::join`]: waits until every item sent was received and marked done,
+    /// or the last [`Receiver`] is gone (nobody is left to mark the rest done).
     ///
     /// # Cancel safety
     ///
@@ -137,7 +138,9 @@ impl<T> fmt::Debug for Sender<T> {
 /// The receiving half of a split [`Queue`] ([`Queue::split`]), also a [`Stream`]
 /// of the items that ends once the queue is shut down and drained. Cloning makes
 /// another receiver (each item goes to one of them); when the last one is dropped,
-/// sends fail with their item handed back and the queued items are dropped.
+/// sends fail with their item handed back, the queued items are dropped, and
+/// the work counts as done ([`Sender::join`] completes, also for items received
+/// and not marked done).
 ///
 /// # Cancel safety
 ///
@@ -156,8 +159,9 @@ impl<T> Receiver<T> {
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`](super::ShutdownError) once the queue is shut down (every [`Sender`] dropped) and
-    /// drained.
+    /// [`ShutdownError`](super::ShutdownError) once the queue is shut down (every
+    /// [`Sender`] dropped, or a [`Queue::shutdown`] through [`queue`](Self::queue))
+    /// and drained.
     ///
     /// # Cancel safety
     ///
@@ -225,9 +229,9 @@ impl<T> Drop for Receiver<T> {
             self.chan.queue.cancel_stream(key);
         }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Nobody can receive any more: fail the sends (they keep their items)
-            // and drop what is queued.
-            drop(self.chan.queue.shutdown_now());
+            // Nobody can receive any more: fail the sends (they keep their items),
+            // drop what is queued, and count the work done.
+            self.chan.queue.close_reading();
         }
     }
 }

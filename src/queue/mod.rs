@@ -132,6 +132,8 @@ struct Inner<T> {
     /// Slots held by [`PutPermit`]s (counted against the capacity).
     reserved: usize,
     shutdown: bool,
+    /// The last [`Receiver`] of a split queue is gone ([`Queue::close_reading`]).
+    readers_gone: bool,
     /// The waiting tasks, allocated when the first one has to wait (an unused
     /// queue stays small).
     lists: Option<Box<Lists<T>>>,
@@ -193,6 +195,7 @@ impl<T> Inner<T> {
             unfinished: 0,
             taken: 0,
             shutdown: false,
+            readers_gone: false,
             lists: None,
         }
     }
@@ -740,6 +743,32 @@ impl<T> Queue<T> {
         })
     }
 
+    /// The last [`Receiver`] of a split queue is gone: shuts the queue down at
+    /// once, and since nobody is left to receive items or mark them done, drops
+    /// every item (queued, or handed to a get that has not run), counts all work
+    /// done (a `Sender::join` completes) and makes a later [`PutPermit::put`] drop
+    /// its item. The items are dropped after the lock, unsorted (a priority
+    /// queue's `Ord` is not called).
+    pub(super) fn close_reading(&self) {
+        let dropped = self.with(|inner, wakes, _| {
+            inner.shutdown = true;
+            inner.readers_gone = true;
+            let mut dropped = inner.items.drain_unordered();
+            dropped.extend(inner.take_handed());
+            if let Some(lists) = &mut inner.lists {
+                lists.in_flight = 0;
+            }
+            inner.taken = 0;
+            let unfinished = inner.unfinished;
+            if unfinished > 0 {
+                inner.finish(unfinished, wakes);
+            }
+            inner.wake_all_waiters(wakes);
+            dropped
+        });
+        drop(dropped);
+    }
+
     /// Whether the queue was shut down.
     pub fn is_shutdown(&self) -> bool {
         self.inner.with(|inner| inner.shutdown)
@@ -1097,17 +1126,23 @@ impl<T> PutPermit<'_, T> {
     /// Puts `item` into the held slot. Never waits and never fails: after a graceful
     /// shutdown the item is still there for the getters to drain, and after
     /// [`shutdown_now`](Queue::shutdown_now) a [`try_get`](Queue::try_get) still
-    /// returns it.
+    /// returns it. Only once the last [`Receiver`] of a split queue is gone is the
+    /// item dropped: nobody can receive it any more.
     pub fn put(self, item: T) {
         let queue = self.queue;
         core::mem::forget(self);
         let cap = queue.cap;
-        queue.with(|inner, wakes, _| {
+        let unwanted = queue.with(|inner, wakes, _| {
             inner.reserved -= 1;
+            if inner.readers_gone {
+                return Some(item); // dropped after the lock
+            }
             inner.push(item, wakes);
             // Handed straight to a waiting getter, the item left the slot free.
             inner.refill(cap, wakes);
+            None
         });
+        drop(unwanted);
     }
 }
 
