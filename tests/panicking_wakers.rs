@@ -8,11 +8,12 @@ mod common;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Barrier, Semaphore};
-use async_patterns::task::CancellationToken;
+use async_patterns::task::{BackgroundTasks, CancellationToken};
 use common::panicking_waker;
 use futures_core::Stream;
 
@@ -133,4 +134,40 @@ fn cancel_whose_waker_panics_leaves_the_whole_subtree_cancelled() {
     assert!(parent.is_cancelled() && child.is_cancelled() && grandchild.is_cancelled());
     assert!(noop(pin!(grandchild.cancelled())).is_ready());
     assert!(noop(wait.as_mut()).is_ready());
+}
+
+#[test]
+fn shutdown_whose_abort_wake_panics_still_waits_and_ends() {
+    type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
+    let stored: Arc<Mutex<Vec<Boxed>>> = Arc::default();
+    let spawner = {
+        let stored = Arc::clone(&stored);
+        move |task: Boxed| stored.lock().unwrap().push(task)
+    };
+    let take = || stored.lock().unwrap().pop().expect("a task was spawned");
+    let tasks = BackgroundTasks::new(spawner);
+    drop(tasks.spawn(std::future::pending::<()>()));
+    let mut task = take();
+    // Polled with a waker that panics when the abort wakes it.
+    assert!(poll_with(task.as_mut(), &panicking_waker(false)).is_pending());
+    let mut shutdown = Box::pin(tasks.shutdown());
+    panics(|| {
+        let _ = noop(shutdown.as_mut());
+    });
+    // The shutdown still waits for the aborted task, and ends with it.
+    assert!(
+        noop(shutdown.as_mut()).is_pending(),
+        "the task is still in the set"
+    );
+    assert!(
+        noop(task.as_mut()).is_ready(),
+        "aborted: it ends at its next poll"
+    );
+    assert!(noop(shutdown.as_mut()).is_ready());
+    drop(shutdown);
+    // Over: a new task runs.
+    let handle = tasks.spawn(async { 5 });
+    assert!(noop(take().as_mut()).is_ready());
+    let mut handle = pin!(handle);
+    assert!(matches!(noop(handle.as_mut()), Poll::Ready(Ok(5))));
 }

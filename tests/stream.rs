@@ -635,7 +635,7 @@ fn generate_is_terminated_once_its_last_item_went_out() {
     assert!(stream.stream().is_terminated());
 
     // An item handed over by an emit dropped just before the body returned comes
-    // out after the body ended: not terminated until it did.
+    // out of the poll in which the body ends, and the stream is terminated then.
     let mut stream = StreamTask::new(generate(|mut out| async move {
         let mut emit = out.emit(7);
         let _ = poll_once(&mut emit).await;

@@ -1959,27 +1959,25 @@ fn shutdown_cancels_then_waits() {
 
 #[test]
 fn tasks_spawned_while_a_shutdown_runs_are_aborted_at_once() {
-    let ex = Manual::new();
-    let tasks = BackgroundTasks::new(ex.clone());
-    // A supervisor that spawns a worker each time it is polled, and waits for it:
-    // a shutdown that only aborted what it found would wait for ever.
-    let tasks = Arc::new(tasks);
-    let polled = Arc::new(AtomicUsize::new(0));
-    let supervisor = {
-        let (tasks, polled) = (Arc::clone(&tasks), Arc::clone(&polled));
-        async move {
-            loop {
-                polled.fetch_add(1, SeqCst);
-                let worker = tasks.spawn(pending::<()>());
-                if worker.await.is_err() {
-                    yield_now().await; // and again
-                }
-            }
+    /// Spawns a cleanup task that never ends when dropped (as the aborted task's
+    /// future is): a shutdown that only aborted what it found would wait for it.
+    struct CleanupOnDrop(Arc<BackgroundTasks<Manual>>, Arc<AtomicUsize>);
+    impl Drop for CleanupOnDrop {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+            drop(self.0.spawn(pending::<()>()));
         }
-    };
-    drop(tasks.spawn(supervisor));
+    }
+    let ex = Manual::new();
+    let tasks = Arc::new(BackgroundTasks::new(ex.clone()));
+    let cleanups = Arc::new(AtomicUsize::new(0));
+    let guard = CleanupOnDrop(Arc::clone(&tasks), Arc::clone(&cleanups));
+    drop(tasks.spawn(async move {
+        let _guard = guard;
+        pending::<()>().await;
+    }));
     ex.run();
-    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks.len(), 1);
 
     let mut shutdown = pending_at(tasks.shutdown());
     // A task spawned now, from outside, is aborted too: never polled.
@@ -1989,6 +1987,11 @@ fn tasks_spawned_while_a_shutdown_runs_are_aborted_at_once() {
         async move { started.store(true, SeqCst) }
     });
     ex.run();
+    assert_eq!(
+        cleanups.load(SeqCst),
+        1,
+        "the aborted task spawned its cleanup"
+    );
     shutdown.assert_ready();
     assert!(tasks.is_empty());
     assert!(matches!(now(late), Err(JoinError::Cancelled)));

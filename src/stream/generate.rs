@@ -366,7 +366,9 @@ impl<T, Fut: Future<Output = ()>> Stream for Generate<T, Fut> {
     }
 }
 
-/// Ended once the body returned and its last item went out.
+/// Ended once the body returned and its last item went out. (An [`Emitter`]
+/// smuggled out of the body and used after that, against the advice on
+/// [`emit`](Emitter::emit), can still put an item in, which the next poll returns.)
 impl<T, Fut: Future<Output = ()>> FusedStream for Generate<T, Fut> {
     fn is_terminated(&self) -> bool {
         self.done && self.slot.is_empty()
@@ -467,7 +469,8 @@ impl<T, E, Fut: Future<Output = Result<(), E>>> Stream for TryGenerate<T, E, Fut
     }
 }
 
-/// Ended once the body returned and its last item (or its error) went out.
+/// Ended once the body returned and its last item (or its error) went out (with
+/// the same caveat as [`Generate`]'s: an emitter used outside the body).
 impl<T, E, Fut: Future<Output = Result<(), E>>> FusedStream for TryGenerate<T, E, Fut> {
     fn is_terminated(&self) -> bool {
         self.done && self.slot.is_empty() && self.error.is_none()

@@ -382,9 +382,10 @@ impl Semaphore {
             if granting.left == 0 {
                 return;
             }
-            list.with(|list| {
-                granting.left = self.grant_locked(list, granting.left, &mut granting.batch)
-            });
+            // Taken out first: if `grant_locked` panics (too many permits), the
+            // guard must not try the same again while unwinding.
+            let left = core::mem::take(&mut granting.left);
+            list.with(|list| granting.left = self.grant_locked(list, left, &mut granting.batch));
         }
     }
 

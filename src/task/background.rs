@@ -191,8 +191,11 @@ impl<S> BackgroundTasks<S> {
     /// Aborts every task, then waits until all of them are gone (asyncio's
     /// "cancel the background tasks and wait for them" at shutdown). The abort
     /// happens at the first poll; from then until the shutdown completes (or is
-    /// dropped), a task [`spawn`](Self::spawn)ed on the set is aborted at once.
-    /// The set can be used again afterwards.
+    /// dropped), a task [`spawn`](Self::spawn)ed on the set is aborted at once and
+    /// never runs, also one spawned by an aborted task's `Drop` as cleanup (do
+    /// such cleanup in the `Drop` itself). The set can be used again afterwards;
+    /// a shutdown that is polled and then kept pending (or leaked) keeps every
+    /// new task aborted.
     ///
     /// # Cancel safety
     ///
@@ -266,7 +269,8 @@ impl fmt::Debug for Join<'_> {
 pub struct Shutdown<'a, S> {
     tasks: &'a BackgroundTasks<S>,
     /// `Some` from the first poll until the shutdown completes: it is counted in
-    /// the registry's `shutdowns` exactly then.
+    /// the registry's `shutdowns` exactly then (set before the count goes up, so
+    /// that a waker panicking in the abort's wake-ups cannot leave it counted).
     join: Option<Join<'a>>,
     started: bool,
 }
@@ -287,9 +291,11 @@ impl<S> Future for Shutdown<'_, S> {
         let this = self.get_mut();
         let tasks = this.tasks;
         if !this.started {
+            // `join` first: it is what `finish` counts back down by, also if a
+            // waker panics in the abort's wake-ups.
             this.started = true;
-            tasks.abort_all(1);
             this.join = Some(tasks.join());
+            tasks.abort_all(1);
         }
         let Some(join) = &mut this.join else {
             return Poll::Ready(()); // polled again after it completed
