@@ -33,6 +33,8 @@ mod priority_queue;
 mod producer_consumer;
 #[path = "retry.rs"]
 mod retry;
+#[path = "rwlock.rs"]
+mod rwlock;
 #[path = "semaphore.rs"]
 mod semaphore;
 #[path = "shield.rs"]
@@ -53,6 +55,9 @@ fn main() {
 
     heading("asyncio.Lock -> sync::Mutex");
     lock::demo();
+
+    heading("a readers-writer lock (aiorwlock) -> sync::RwLock");
+    rwlock::demo();
 
     heading("asyncio.Semaphore -> sync::Semaphore");
     semaphore::demo();

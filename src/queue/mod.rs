@@ -12,6 +12,8 @@
 //! | `task_done()` / `await join()` | [`Queue::task_done`] / [`Queue::join`] |
 //! | `shutdown()` / `shutdown(immediate=True)` | [`Queue::shutdown`] / [`Queue::shutdown_now`] |
 //! | `QueueShutDown` | [`ShutdownError`], [`PutError`] (with the item) |
+//! | `async for` over `get()` | [`Queue::stream`], or a [`Receiver`] (a `Stream`) |
+//! | producer and consumer handles | [`Queue::split`] into [`Sender`] / [`Receiver`] |
 
 mod buffer;
 mod channel;
@@ -791,7 +793,9 @@ impl<T> Queue<T> {
         self.inner.with(|inner| !inner.has_room(self.cap))
     }
 
-    /// The bound of the queue, `None` if unbounded.
+    /// The bound of the queue, `None` if unbounded. (A bound of `usize::MAX` is
+    /// no bound: `Queue::bounded(usize::MAX)` is an unbounded queue, and says so
+    /// here.)
     pub fn capacity(&self) -> Option<usize> {
         (self.cap != usize::MAX).then_some(self.cap)
     }
@@ -833,6 +837,36 @@ impl<T> Queue<T> {
     /// Splits the queue into channel-style handles. Dropping the last [`Sender`]
     /// shuts the queue down gracefully; dropping the last [`Receiver`] makes sends
     /// fail with the item handed back (and drops the items still queued).
+    ///
+    /// ```
+    /// use async_patterns::queue::{PutError, Queue};
+    /// use async_patterns::stream::next;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, mut rx) = Queue::bounded(2).split();
+    /// let producer = async move {
+    ///     for i in 0..5 {
+    ///         tx.send(i).await.unwrap(); // waits while two are queued
+    ///     }
+    ///     // `tx` is dropped here: the queue shuts down once drained.
+    /// };
+    /// let consumer = async {
+    ///     let mut got = Vec::new();
+    ///     while let Some(i) = next(&mut rx).await {
+    ///         got.push(i);
+    ///         rx.task_done().unwrap();
+    ///     }
+    ///     got
+    /// };
+    /// let ((), got) = futures_lite::future::zip(producer, consumer).await;
+    /// assert_eq!(got, [0, 1, 2, 3, 4]);
+    ///
+    /// // Nobody left to receive: a send hands its item back.
+    /// let (tx, rx) = Queue::unbounded().split();
+    /// drop(rx);
+    /// assert!(matches!(tx.send("lost?").await, Err(PutError("lost?"))));
+    /// # });
+    /// ```
     pub fn split(self) -> (Sender<T>, Receiver<T>) {
         channel::split(self)
     }
