@@ -1,6 +1,8 @@
-//! `RwLock`: readers vs writers, upgrades, and cancellation of a pending write.
+//! `RwLock`: readers vs writers, upgrades, and cancellation of a pending write,
+//! of a pending upgrade (vs the last reader leaving) and of a queued writer (vs
+//! the unlock that may notify it).
 
-use async_patterns::sync::{RwLock, RwLockUpgradableReadGuard};
+use async_patterns::sync::{RwLock, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
@@ -154,5 +156,51 @@ fn guard_data_reader_vs_writer() {
         }
         t.join().unwrap();
         assert_eq!(*l.try_read().unwrap(), (1, 1));
+    });
+}
+
+/// An upgrade is polled once and then dropped on one thread while the reader it
+/// waits for leaves on another: whether the upgrade completed at its poll or was
+/// dropped while waiting, the lock ends up entirely free (a dropped upgrade gives
+/// back the upgradable read it consumed, and the reader count is right).
+#[test]
+fn dropped_upgrade_vs_last_reader_leaving() {
+    model(|| {
+        let lock = std::sync::Arc::new(RwLock::new(()));
+        let up = lock.try_upgradable_read_arc().unwrap();
+        let inside = lock.try_read_arc().unwrap();
+        let upgrader = thread::spawn(move || {
+            let mut upgrade = Box::pin(RwLockUpgradableReadGuardArc::upgrade(up));
+            let _ = poll_once(upgrade.as_mut());
+            drop(upgrade);
+        });
+        let reader = thread::spawn(move || drop(inside));
+        upgrader.join().unwrap();
+        reader.join().unwrap();
+        assert!(lock.try_write().is_some(), "the lock is not free");
+    });
+}
+
+/// A writer queued behind another writer is polled once and dropped on one
+/// thread while the first writer unlocks on the main thread and a reader waits on
+/// a third: if the unlock's notification went to the dropped writer, it passes
+/// on, so the reader gets in (a lost notification is a loom deadlock), and the
+/// lock ends up free.
+#[test]
+fn queued_writer_dropped_vs_unlock() {
+    model(|| {
+        let lock = std::sync::Arc::new(RwLock::new(()));
+        let held = lock.try_write_arc().unwrap();
+        let mut queued = Box::pin(lock.write_arc());
+        assert!(poll_once(queued.as_mut()).is_pending());
+        let dropper = thread::spawn(move || drop(queued));
+        let reader = {
+            let lock = lock.clone();
+            thread::spawn(move || drop(block_on(lock.read_arc())))
+        };
+        drop(held);
+        dropper.join().unwrap();
+        reader.join().unwrap();
+        assert!(lock.try_write().is_some(), "the lock is not free");
     });
 }

@@ -1,5 +1,5 @@
 //! `Semaphore`: FIFO against a queued `acquire_many`, cancellation of a partial
-//! grant, and release vs a queued waiter.
+//! grant, release vs a queued waiter, and a granted waiter dropped vs release.
 
 use std::task::Poll;
 
@@ -132,5 +132,33 @@ fn recycled_queue_node_vs_release() {
         block_on(sem.acquire()).forget();
         releaser.join().unwrap();
         assert_eq!(sem.available_permits(), 0);
+    });
+}
+
+/// Two waiters queued in a known order (the first polled first); a permit is added
+/// on one thread while the first waiter is dropped on another: whether the
+/// permit reached the first waiter before its drop (a full grant it gives back)
+/// or not, the second waiter gets it (a lost permit or wake-up is a loom
+/// deadlock), and once its guard is gone the permit is free again.
+#[test]
+fn granted_waiter_dropped_vs_release_passes_on() {
+    model(|| {
+        // The owning waits take a std `Arc` (the crate's own, under loom too).
+        let sem = std::sync::Arc::new(Semaphore::new(0));
+        let mut first = Box::pin(sem.acquire_arc());
+        let mut second = Box::pin(sem.acquire_arc());
+        assert!(poll_once(first.as_mut()).is_pending());
+        assert!(poll_once(second.as_mut()).is_pending());
+        let adder = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.add_permits(1))
+        };
+        let dropper = thread::spawn(move || drop(first));
+        let guard = block_on(second);
+        adder.join().unwrap();
+        dropper.join().unwrap();
+        assert_eq!(sem.available_permits(), 0);
+        drop(guard);
+        assert_eq!(sem.available_permits(), 1);
     });
 }

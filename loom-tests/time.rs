@@ -140,7 +140,7 @@ fn debounce_drop_vs_newer_call() {
 /// A sleep is polled for the first time on one thread (it checks the clock and
 /// registers under the clock's lock) while another advances the clock past its
 /// deadline: the sleep either sees the new time at once or is registered in time
-/// to be woken, and completes; afterwards nothing is pending.
+/// to be woken, and completes (a lost wake-up is a loom deadlock).
 #[test]
 fn advance_vs_sleep_registration() {
     model(|| {
@@ -150,7 +150,6 @@ fn advance_vs_sleep_registration() {
         timer.advance(DELAY);
         sleeper.join().unwrap();
         assert_eq!(timer.now(), DELAY);
-        assert_eq!(timer.pending(), 0);
     });
 }
 
@@ -158,7 +157,8 @@ fn advance_vs_sleep_registration() {
 /// and drops it, and drops the one that is not due, while the clock passes the
 /// first deadline: the re-poll finds it woken (and re-registers), ready (and
 /// removes it), or still waiting; every removal happens once (a second one panics
-/// in the slab), `pending()` ends at 0, and a later advance finds nothing to wake.
+/// in the slab), and the sleep that is not due left the clock (`pending()` counts
+/// it otherwise; entries already due it does not count).
 #[test]
 fn advance_vs_sleep_drop() {
     model(|| {
@@ -175,17 +175,15 @@ fn advance_vs_sleep_drop() {
         });
         timer.advance(DELAY);
         dropper.join().unwrap();
-        assert_eq!(timer.pending(), 0);
-        timer.advance(DELAY * 2);
-        assert_eq!(timer.pending(), 0);
+        assert_eq!(timer.pending(), 0, "the sleep not due is still registered");
     });
 }
 
 /// A sleep registered in the set-up completes under `block_on` on another thread
 /// (woken by the advance on the main thread, or ready at its re-poll) and is then
 /// dropped there: the sleep left the clock when it completed, so its drop removes
-/// nothing twice (a second removal panics in the slab), nothing stays pending, and
-/// a zero-length sleep afterwards is ready at once.
+/// nothing twice (a second removal panics in the slab), and a zero-length sleep
+/// afterwards is ready at once.
 #[test]
 fn advance_vs_sleep_completion_and_drop() {
     model(|| {
@@ -198,7 +196,6 @@ fn advance_vs_sleep_completion_and_drop() {
         });
         timer.advance(DELAY);
         sleeper.join().unwrap();
-        assert_eq!(timer.pending(), 0);
         let again = timer.sleep(Duration::ZERO);
         block_on(again);
     });

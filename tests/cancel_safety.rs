@@ -271,8 +271,6 @@ fn queue_puts_and_gets_given_up() -> (usize, usize) {
     dropped.sort_unstable();
     let all: Vec<u64> = (0..PRODUCERS * ROUNDS).collect();
     assert_eq!(dropped, all, "every item was dropped exactly once");
-    // Items neither put nor received went down with their cancelled put.
-    assert!(put.len() <= received.len());
     (
         cancelled_gets.load(Ordering::Relaxed),
         cancelled_puts.load(Ordering::Relaxed),

@@ -121,6 +121,7 @@ fn dropped_lock_arc_passes_the_wakeup_on() {
     drop_at_pending(m.lock_arc());
     drop(g);
     drop(a);
+    assert!(b.is_woken(), "the wake-up passed on to the next waiter");
     let g = b.assert_ready();
     assert!(Arc::ptr_eq(MutexGuardArc::source(&g), &m));
     drop(g);

@@ -141,6 +141,7 @@ fn dropped_read_while_writer_holds() {
     drop_at_pending(l.read_arc());
     let mut c = pending(l.read());
     drop(w);
+    assert!(c.is_woken(), "the remaining reader is woken");
     assert_eq!(*c.assert_ready(), 0, "a remaining reader still gets in");
     assert!(l.try_write().is_some(), "no reader was left behind");
     assert_eq!(Arc::strong_count(&l), 1);
@@ -255,6 +256,7 @@ fn dropped_upgradable_read_passes_on() {
     drop_at_pending(l.upgradable_read());
     drop(up);
     drop(a);
+    assert!(b.is_woken(), "the wake-up passed on to the next waiter");
     drop(b.assert_ready());
     assert!(l.try_write().is_some());
 }

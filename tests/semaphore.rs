@@ -176,9 +176,34 @@ fn dropped_acquire_arc_leaves_nothing_behind() {
     drop_at_pending(s.acquire_many_arc(3));
     let mut w = pending(s.acquire_arc());
     drop(g);
+    assert!(
+        w.is_woken(),
+        "the dropped waiters left the permit to the next one"
+    );
     let g = w.assert_ready();
     assert!(Arc::ptr_eq(g.semaphore(), &s));
     drop(g);
+    assert_eq!(s.available_permits(), 1);
+    assert_eq!(Arc::strong_count(&s), 1);
+}
+
+#[test]
+fn dropped_acquire_arc_gives_back_a_partial_or_full_grant() {
+    let s = Arc::new(Semaphore::new(1));
+    let g = s.try_acquire_arc().unwrap();
+    // Partly granted: 1 of 3 permits when the guard goes, then dropped.
+    let partial = pending(s.acquire_many_arc(3));
+    let mut next = pending(s.acquire_arc());
+    drop(g);
+    assert!(!next.is_woken(), "the front waiter takes the permit first");
+    drop(partial);
+    assert!(next.is_woken(), "its partial grant passes on");
+    let g = next.assert_ready();
+    // Granted in full, then dropped before it ran: everything comes back.
+    let full = pending(s.acquire_arc());
+    drop(g);
+    assert!(full.is_woken());
+    drop(full);
     assert_eq!(s.available_permits(), 1);
     assert_eq!(Arc::strong_count(&s), 1);
 }

@@ -1791,6 +1791,17 @@ fn join_next_dropped_at_a_pending_point_loses_no_output() {
     drop(next);
     assert_eq!(now(set.join_next_with_id()), Some((3, 3)));
     assert_eq!(set.len(), 1);
+    // The same for join_next_with_id, and for the set polled as a stream.
+    let mut with_id = Task::new(set.join_next_with_id());
+    assert!(with_id.poll().is_pending());
+    drop(with_id);
+    let mut as_stream = Task::new(futures_lite::StreamExt::next(&mut set));
+    assert!(as_stream.poll().is_pending());
+    gates.open(1);
+    assert!(as_stream.is_woken());
+    drop(as_stream);
+    assert_eq!(now(set.join_next_with_id()), Some((1, 1)));
+    assert!(set.is_empty());
 }
 
 #[test]

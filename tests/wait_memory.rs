@@ -1,5 +1,6 @@
 //! Waiting allocates nothing in steady use, as the docs of `Semaphore`, `Event`,
-//! `Condvar` and the queue's wait lists say: once a primitive has had waiters, a
+//! `Condvar` and the queue's wait lists say (and a `ManualTimer`'s sleeps leave
+//! no entry behind): once a primitive has had waiters, a
 //! round of waiting (a future queues, is released, completes) makes no
 //! allocation (`cargo mutants` found that a semaphore that never reused its nodes
 //! passed every other test); and a primitive nobody waited on has allocated no
@@ -18,6 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Barrier, Condvar, Event, Mutex, Semaphore};
+use async_patterns::time::{ManualTimer, Timer};
 use counting_alloc::{Counting, allocations};
 
 #[global_allocator]
@@ -149,4 +151,31 @@ fn queue_gets_and_puts_reuse_their_slots() {
         assert_eq!(q.try_get(), Ok(3));
     });
     assert_eq!(allocated, 0, "waiting on a warm queue allocates");
+}
+
+/// Sleeps on a `ManualTimer` that come and go leave no entry behind: one dropped
+/// while pending, one woken by `advance` and dropped without being polled again,
+/// one that completes. (`pending()` does not count entries that are due, so a
+/// leaked entry of a woken sleep shows only as the clock's list growing.)
+#[test]
+fn manual_timer_sleeps_leave_no_entry_behind() {
+    let timer = ManualTimer::new();
+    let second = std::time::Duration::from_secs(1);
+    let allocated = steady_allocations(|| {
+        let mut completes = pin!(timer.sleep(second));
+        assert!(poll(completes.as_mut()).is_pending());
+        {
+            let mut dropped = pin!(timer.sleep(second));
+            assert!(poll(dropped.as_mut()).is_pending());
+        }
+        {
+            let mut woken = pin!(timer.sleep(second));
+            assert!(poll(woken.as_mut()).is_pending());
+            timer.advance(second);
+        }
+        assert!(poll(completes.as_mut()).is_ready());
+    });
+    // The clock's own list allocates nothing once grown: the one allocation of a
+    // round is `advance`'s list of the due wakers (woken after its lock).
+    assert_eq!(allocated, 100);
 }
