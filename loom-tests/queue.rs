@@ -216,12 +216,9 @@ fn shutdown_vs_waiting_put_and_get(then: Then) {
                     }
                 }
                 let mut taken = 0;
-                match got {
-                    Ok(item) => {
-                        taken += 1;
-                        out.push(item);
-                    }
-                    Err(ShutdownError) => {}
+                if let Ok(item) = got {
+                    taken += 1;
+                    out.push(item);
                 }
                 let drained = drain(q);
                 taken += drained.len();
