@@ -1,5 +1,5 @@
-//! `Barrier`: a trip racing a withdrawal, abort and reset racing arrivals, and
-//! consecutive rounds.
+//! `Barrier`: a trip racing a withdrawal, abort and reset racing arrivals, a
+//! withdrawal racing a reset, and consecutive rounds.
 
 use std::task::Poll;
 
@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 
-use crate::{Signal, model, poll_once};
+use crate::{Signal, model, poll_once, with_static};
 
 /// Checks that `round` is one full round of a barrier of `round.len()` parties:
 /// indices exactly `0..parties`, and one leader, the one with index `parties - 1`.
@@ -195,5 +195,32 @@ fn reset_vs_waiter() {
         assert_one_round(&[mine, theirs]);
         assert!(!barrier.is_broken());
         assert_eq!(barrier.n_waiting(), 0);
+    });
+}
+
+/// A waiter that arrived is dropped (withdrawing its arrival) on one thread while
+/// another resets the barrier: whichever comes first, the arrival is counted out
+/// exactly once, so a fresh round of two trips with indices 0 and 1 and leaves
+/// nobody waiting (a round that tripped with one party would fail the model, one
+/// that never trips is a loom deadlock).
+#[test]
+fn withdrawal_vs_reset() {
+    model(|| {
+        // SAFETY: the closure joins every thread it gives the reference to.
+        unsafe {
+            with_static(Barrier::new(2), |barrier| {
+                let mut wait = Box::pin(barrier.wait());
+                assert!(poll_once(wait.as_mut()).is_pending());
+                let withdrawer = thread::spawn(move || drop(wait));
+                let resetter = thread::spawn(move || barrier.reset());
+                withdrawer.join().unwrap();
+                resetter.join().unwrap();
+                assert_eq!(barrier.n_waiting(), 0);
+                let other = thread::spawn(move || block_on(barrier.wait()));
+                let mine = block_on(barrier.wait()).expect("nobody aborts");
+                let theirs = other.join().unwrap().expect("nobody aborts");
+                assert_one_round(&[mine, theirs]);
+            })
+        };
     });
 }

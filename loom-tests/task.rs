@@ -2,8 +2,8 @@
 //! child's last drop and vs clones; `JoinHandle`: the task's completion vs `abort`
 //! vs `on_complete` vs the handle's drop (which drops an output not taken);
 //! `BackgroundTasks`: a task leaving vs `join` vs `cancel_all`, and a spawn vs a
-//! shutdown; `TaskSet`: a wake from another thread vs `join_next` and vs
-//! `try_join_next`.
+//! shutdown; `TaskSet`: a wake from another thread vs `join_next`, vs
+//! `try_join_next` and vs `cancel_all` and the set's drop.
 //!
 //! Tasks are spawned on a spawner that only stores the boxed task; the model then
 //! drives it with `block_on` on a loom thread of its own, so the executor is part of
@@ -266,6 +266,29 @@ fn handle_drop_vs_completion_drops_the_output() {
             "the output waits for the abort handle"
         );
         drop(abort);
+    });
+}
+
+/// The handle is polled (its waker registered) and dropped on one thread while
+/// the task completes on another: the completion wakes the registered waker or
+/// finds it let go of, and the output (a drop flag) is dropped by the time both
+/// are done, whether the poll returned it or the task dropped it as detached.
+#[test]
+fn awaited_handle_dropped_vs_completion() {
+    model(|| {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (handle, task) = spawn_here({
+            let output = DropFlag(dropped.clone());
+            async move { output }
+        });
+        let runner = thread::spawn(move || block_on(task));
+        let awaiter = thread::spawn(move || {
+            let mut handle = Box::pin(handle);
+            let _ = poll_once(handle.as_mut());
+        });
+        runner.join().unwrap();
+        awaiter.join().unwrap();
+        assert!(dropped.load(Ordering::Relaxed), "the output was kept");
     });
 }
 
@@ -648,6 +671,36 @@ fn task_set_wake_while_queued_is_not_lost() {
                     bumper.join().unwrap();
                 },
             )
+        };
+    });
+}
+
+/// A future of the set has handed its waker to another thread, which wakes it
+/// while the owner cancels every future, runs a new one and drops the set: the
+/// wake touches only the wake state it shares with the set, which outlives the
+/// set while a waker does (loom's leak check fails if it is never freed), and the
+/// new future's output is not disturbed by the stale wake.
+#[test]
+fn task_set_cancel_all_and_drop_vs_wake() {
+    model(|| {
+        // SAFETY: the closure joins the thread it gives the reference to.
+        unsafe {
+            with_static(Mutex::new(None::<Waker>), |slot| {
+                let mut set: TaskSet<Pin<Box<dyn Future<Output = usize> + Send>>> = TaskSet::new();
+                set.push(Box::pin(std::future::poll_fn(move |cx| {
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::<usize>::Pending
+                })));
+                assert_eq!(set.try_join_next(), None);
+                let waker = slot.lock().unwrap().take().expect("polled once");
+                let waker_thread = thread::spawn(move || waker.wake());
+                set.cancel_all();
+                assert!(set.is_empty());
+                set.push(Box::pin(std::future::ready(7)));
+                assert_eq!(block_on(set.join_next()), Some(7));
+                drop(set);
+                waker_thread.join().unwrap();
+            })
         };
     });
 }
