@@ -245,12 +245,14 @@ fn abort_vs_completion() {
     });
 }
 
-/// The handle is dropped on one thread while the task completes on another, and
-/// an `AbortHandle` is kept: whichever comes first, the task's output (a drop
-/// flag) is dropped by the time both are done, not when the abort handle goes.
-#[test]
-fn handle_drop_vs_completion_drops_the_output() {
-    model(|| {
+/// The handle is dropped on one thread (after one poll that registers its waker,
+/// if `poll_first`) while the task completes on another, and an `AbortHandle` is
+/// kept: whichever comes first, the completion wakes the registered waker or
+/// finds it let go of, and the task's output (a drop flag) is dropped by the time
+/// both are done (returned by the poll, dropped with the handle, or dropped by the
+/// task as detached), not when the abort handle goes.
+fn handle_dropped_vs_completion(poll_first: bool) {
+    model(move || {
         let dropped = Arc::new(AtomicBool::new(false));
         let (handle, task) = spawn_here({
             let output = DropFlag(dropped.clone());
@@ -258,38 +260,29 @@ fn handle_drop_vs_completion_drops_the_output() {
         });
         let abort = handle.abort_handle();
         let runner = thread::spawn(move || block_on(task));
-        let dropper = thread::spawn(move || drop(handle));
+        let dropper = thread::spawn(move || {
+            let mut handle = Box::pin(handle);
+            if poll_first {
+                let _ = poll_once(handle.as_mut());
+            }
+        });
         runner.join().unwrap();
         dropper.join().unwrap();
-        assert!(
-            dropped.load(Ordering::Relaxed),
-            "the output waits for the abort handle"
-        );
+        assert!(dropped.load(Ordering::Relaxed), "the output was kept");
         drop(abort);
     });
 }
 
-/// The handle is polled (its waker registered) and dropped on one thread while
-/// the task completes on another: the completion wakes the registered waker or
-/// finds it let go of, and the output (a drop flag) is dropped by the time both
-/// are done, whether the poll returned it or the task dropped it as detached.
+/// [`handle_dropped_vs_completion`], the handle never polled.
+#[test]
+fn handle_drop_vs_completion_drops_the_output() {
+    handle_dropped_vs_completion(false);
+}
+
+/// [`handle_dropped_vs_completion`], the handle polled once first.
 #[test]
 fn awaited_handle_dropped_vs_completion() {
-    model(|| {
-        let dropped = Arc::new(AtomicBool::new(false));
-        let (handle, task) = spawn_here({
-            let output = DropFlag(dropped.clone());
-            async move { output }
-        });
-        let runner = thread::spawn(move || block_on(task));
-        let awaiter = thread::spawn(move || {
-            let mut handle = Box::pin(handle);
-            let _ = poll_once(handle.as_mut());
-        });
-        runner.join().unwrap();
-        awaiter.join().unwrap();
-        assert!(dropped.load(Ordering::Relaxed), "the output was kept");
-    });
+    handle_dropped_vs_completion(true);
 }
 
 /// The task waits forever; an `AbortHandle` aborts it from another thread while it
