@@ -1402,6 +1402,20 @@ fn last_receiver_dropped_ends_the_work_also_of_items_it_received() {
 }
 
 #[test]
+fn a_get_through_the_sender_handed_an_item_fails_when_the_last_receiver_goes() {
+    let token = Arc::new(());
+    let (tx, rx) = Queue::unbounded().split();
+    let mut get = pending(tx.queue().get());
+    tx.try_send(Arc::clone(&token)).unwrap(); // handed to the waiting get
+    assert!(get.is_woken());
+    drop(rx);
+    assert!(get.assert_ready().is_err(), "nobody is left to receive");
+    assert_eq!(Arc::strong_count(&token), 1, "the handed item was dropped");
+    assert_eq!(tx.queue().try_get(), Err(TryGetError::Shutdown));
+    now(tx.join());
+}
+
+#[test]
 fn a_permit_filled_after_the_last_receiver_is_gone_drops_its_item() {
     let token = Arc::new(());
     let (tx, rx) = Queue::bounded(2).split();

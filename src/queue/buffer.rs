@@ -66,8 +66,7 @@ impl<T> Buffer<T> {
         }
     }
 
-    /// Takes every item out, in the order `pop` would return them.
-    /// Every item, in no particular order (no `Ord` call).
+    /// Takes every item out, in no particular order (no `Ord` call).
     pub(crate) fn drain_unordered(&mut self) -> Vec<T> {
         match self {
             Self::Fifo(items) => items.drain(..).collect(),
@@ -76,6 +75,7 @@ impl<T> Buffer<T> {
         }
     }
 
+    /// Takes every item out, in the order `pop` would return them.
     pub(crate) fn drain_all(&mut self) -> Vec<T> {
         match self {
             Self::Fifo(items) => items.drain(..).collect(),

@@ -138,9 +138,11 @@ impl<T> fmt::Debug for Sender<T> {
 /// The receiving half of a split [`Queue`] ([`Queue::split`]), also a [`Stream`]
 /// of the items that ends once the queue is shut down and drained. Cloning makes
 /// another receiver (each item goes to one of them); when the last one is dropped,
-/// sends fail with their item handed back, the queued items are dropped, and
-/// the work counts as done ([`Sender::join`] completes, also for items received
-/// and not marked done).
+/// sends fail with their item handed back, the queued items are dropped (also an
+/// item already handed to a get through [`Sender::queue`], which then fails),
+/// a [`PutPermit`](super::PutPermit) filled later drops its item, and the work
+/// counts as done ([`Sender::join`] completes, also for items received and not
+/// marked done).
 ///
 /// # Cancel safety
 ///

@@ -47,7 +47,8 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// - **Shutdown** instead of sentinels: [`shutdown`](Self::shutdown) lets consumers
 ///   drain what is queued, then their gets fail; [`shutdown_now`](Self::shutdown_now)
 ///   hands the queued items back at once. No item is ever dropped silently: a put
-///   that fails returns its item.
+///   that fails returns its item. (One exception, where nobody could get the item:
+///   a [`PutPermit`] filled after the last [`Receiver`] of a split queue is gone.)
 ///
 /// Waiting getters and putters are each served strictly in the order they
 /// arrived, and the work is done for them: a put that finds a getter waiting hands
@@ -682,6 +683,8 @@ impl<T> Queue<T> {
 
     /// Waits until every item ever put was taken and marked done with
     /// [`task_done`](Self::task_done) (ready at once when nothing is unfinished).
+    /// Items that [`shutdown_now`](Self::shutdown_now) returns count as done; so
+    /// does all work once the last [`Receiver`] of a split queue is gone.
     ///
     /// # Cancel safety
     ///
@@ -793,9 +796,8 @@ impl<T> Queue<T> {
         self.inner.with(|inner| !inner.has_room(self.cap))
     }
 
-    /// The bound of the queue, `None` if unbounded. (A bound of `usize::MAX` is
-    /// no bound: `Queue::bounded(usize::MAX)` is an unbounded queue, and says so
-    /// here.)
+    /// The bound of the queue, `None` if unbounded. (`Queue::bounded(usize::MAX)`
+    /// is unbounded too: `None`.)
     pub fn capacity(&self) -> Option<usize> {
         (self.cap != usize::MAX).then_some(self.cap)
     }
@@ -836,7 +838,8 @@ impl<T> Queue<T> {
 
     /// Splits the queue into channel-style handles. Dropping the last [`Sender`]
     /// shuts the queue down gracefully; dropping the last [`Receiver`] makes sends
-    /// fail with the item handed back (and drops the items still queued).
+    /// fail with the item handed back, drops the items still queued and counts the
+    /// work done (see [`Receiver`]).
     ///
     /// ```
     /// use async_patterns::queue::{PutError, Queue};
