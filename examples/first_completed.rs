@@ -5,17 +5,23 @@
 //! 2. The same three with `TaskSet`: `join_next` gives the first answer and the
 //!    others keep running in the set; their answers come out later.
 //!
+//! The downloads sleep on a `time::ManualTimer`, a virtual clock that the demo
+//! moves forward 10 ms at a time: the mirrors finish in the order of their
+//! delays on every run, however busy the machine is (the way to test code that
+//! races timers).
+//!
 //! Run it with `cargo run --example first_completed`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_patterns::future::race;
+use async_patterns::future::{race, yield_now};
 use async_patterns::task::TaskSet;
+use async_patterns::time::{ManualTimer, Timer};
+use futures_lite::future;
 
-/// The mirrors and how many milliseconds each takes: far enough apart that a busy
-/// machine does not swap their order.
+/// The mirrors and how many milliseconds each takes.
 const MIRRORS: [(&str, u64); 3] = [("eu", 300), ("us", 20), ("asia", 160)];
 
 /// Counts the downloads dropped before they finished.
@@ -34,42 +40,57 @@ impl Drop for Download {
     }
 }
 
-async fn fetch(mirror: &'static str, millis: u64, cancelled: Arc<AtomicUsize>) -> &'static str {
+async fn fetch(
+    timer: ManualTimer,
+    mirror: &'static str,
+    millis: u64,
+    cancelled: Arc<AtomicUsize>,
+) -> &'static str {
     let mut download = Download {
         mirror,
         done: false,
         cancelled,
     };
-    tokio::time::sleep(Duration::from_millis(millis)).await;
+    timer.sleep(Duration::from_millis(millis)).await;
     download.done = true;
+    println!("  {mirror}: done at {:?}", timer.now());
     mirror
+}
+
+/// Runs `work` while moving `timer` forward 10 ms after each time the tasks ran.
+fn on_virtual_time<T>(timer: &ManualTimer, work: impl Future<Output = T>) -> T {
+    let clock = async {
+        loop {
+            yield_now().await; // let the downloads run
+            timer.advance(Duration::from_millis(10));
+        }
+    };
+    future::block_on(future::or(work, clock))
 }
 
 /// Runs both parts; returns (the race winner, the TaskSet's completion order).
 pub fn demo() -> (&'static str, Vec<&'static str>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime");
-    rt.block_on(async {
-        println!("1. race: the first mirror wins, the others are cancelled");
-        let cancelled = Arc::new(AtomicUsize::new(0));
-        let downloads = MIRRORS.map(|(m, ms)| fetch(m, ms, Arc::clone(&cancelled)));
-        let (index, winner) = race(downloads).await.expect("three mirrors");
-        println!("  winner: {winner} (mirror #{index})");
-        assert_eq!(winner, "us");
-        assert_eq!(
-            cancelled.load(Ordering::SeqCst),
-            2,
-            "the losers were dropped"
-        );
+    println!("1. race: the first mirror wins, the others are cancelled");
+    let timer = ManualTimer::new();
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let downloads = MIRRORS.map(|(m, ms)| fetch(timer.clone(), m, ms, Arc::clone(&cancelled)));
+    let (index, winner) = on_virtual_time(&timer, race(downloads)).expect("three mirrors");
+    println!("  winner: {winner} (mirror #{index})");
+    assert_eq!(winner, "us");
+    assert_eq!(
+        cancelled.load(Ordering::SeqCst),
+        2,
+        "the losers were dropped"
+    );
 
-        println!("2. TaskSet: the first answer now, the others keep running");
-        let cancelled = Arc::new(AtomicUsize::new(0));
-        let mut set: TaskSet<_> = MIRRORS
-            .iter()
-            .map(|&(m, ms)| fetch(m, ms, Arc::clone(&cancelled)))
-            .collect();
+    println!("2. TaskSet: the first answer now, the others keep running");
+    let timer = ManualTimer::new();
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let mut set: TaskSet<_> = MIRRORS
+        .iter()
+        .map(|&(m, ms)| fetch(timer.clone(), m, ms, Arc::clone(&cancelled)))
+        .collect();
+    let order = on_virtual_time(&timer, async {
         let first = set.join_next().await.expect("three downloads");
         println!("  first: {first}; {} still running", set.len());
         let mut order = vec![first];
@@ -77,10 +98,11 @@ pub fn demo() -> (&'static str, Vec<&'static str>) {
             println!("  then: {next}");
             order.push(next);
         }
-        assert_eq!(order, ["us", "asia", "eu"]);
-        assert_eq!(cancelled.load(Ordering::SeqCst), 0, "nothing was cancelled");
-        (winner, order)
-    })
+        order
+    });
+    assert_eq!(order, ["us", "asia", "eu"]);
+    assert_eq!(cancelled.load(Ordering::SeqCst), 0, "nothing was cancelled");
+    (winner, order)
 }
 
 #[allow(dead_code)]
