@@ -1,5 +1,5 @@
 //! `Debouncer`: a newer `call` or a `cancel` vs a call waiting on another thread,
-//! a dropped call vs a newer one;
+//! a dropped call vs a newer one, two calls made on two threads at once;
 //! `ManualTimer`: `advance` vs a sleep's registration and vs a sleep's drop.
 //!
 //! The timer is a `ManualTimer`, so the model moves the clock itself. A call or a
@@ -14,7 +14,7 @@ use async_patterns::time::{Debouncer, ManualTimer, Timer};
 use loom::future::block_on;
 use loom::thread;
 
-use crate::{model, poll_once, with_static};
+use crate::{Signal, model, poll_once, with_static};
 
 const DELAY: Duration = Duration::from_millis(10);
 
@@ -129,6 +129,45 @@ fn debounce_drop_vs_newer_call() {
                 assert_eq!(waiter.join().unwrap(), None, "cancelled call ran");
                 dropper.join().unwrap();
             })
+        };
+    });
+}
+
+/// Two calls made on two threads at once, each polled once there (which arms its
+/// sleep, or finds it superseded already) before the main thread moves the clock
+/// past the delay: whichever call came second is the newest and runs, the other
+/// resolves `None` (woken by the newer call, or superseded at its first poll), and
+/// neither hangs.
+#[test]
+fn debounce_calls_from_two_threads() {
+    model(|| {
+        let timer = ManualTimer::new();
+        let debouncer = Debouncer::new(timer.clone(), DELAY);
+        // SAFETY: the closure joins the threads it gives the references to.
+        unsafe {
+            with_static(
+                (debouncer, [Signal::new(), Signal::new()]),
+                |(debouncer, armed)| {
+                    let callers = [1u32, 2].map(|n| {
+                        thread::spawn(move || {
+                            let mut call = Box::pin(debouncer.call(async move { n }));
+                            let first = poll_once(call.as_mut());
+                            armed[n as usize - 1].set();
+                            match first {
+                                std::task::Poll::Ready(outcome) => outcome,
+                                std::task::Poll::Pending => block_on(call),
+                            }
+                        })
+                    });
+                    armed.iter().for_each(Signal::wait);
+                    timer.advance(DELAY);
+                    let [a, b] = callers.map(|caller| caller.join().unwrap());
+                    assert!(
+                        matches!((a, b), (Some(1), None) | (None, Some(2))),
+                        "one call, the newest, runs: {a:?} {b:?}"
+                    );
+                },
+            )
         };
     });
 }

@@ -110,6 +110,11 @@ impl<Tm: Timer> Debouncer<Tm> {
         generation
     }
 
+    /// Whether call `generation` is the newest.
+    fn is_newest(&self, generation: u64) -> bool {
+        self.latest.with(|latest| latest.generation == generation)
+    }
+
     /// Drops the stored waker if call `generation` is still the newest.
     fn forget_waker(&self, generation: u64) {
         let waker = self.latest.with(|latest| {
@@ -194,6 +199,13 @@ fn poll_call<Tm: Timer, F: Future>(
                 }
                 let armed = sleep.as_pin_mut().expect("armed above");
                 core::task::ready!(armed.poll(cx));
+                // Asked again: a newer call made on another thread while this
+                // poll ran (after the check above, before the delay was over)
+                // supersedes this one before its work starts.
+                if !this.debouncer.is_newest(generation) {
+                    this.stage.set(Stage::Done);
+                    return Poll::Ready(None);
+                }
                 let work = work.take().expect("work is kept until it starts");
                 this.stage.set(Stage::Running { work });
             }
