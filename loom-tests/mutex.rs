@@ -1,4 +1,5 @@
-//! `Mutex`: exclusion, wake-ups, and cancellation of a pending `lock`.
+//! `Mutex`: exclusion, wake-ups, cancellation of a pending `lock`, and of a
+//! starving waiter vs a newcomer.
 
 use std::task::Poll;
 
@@ -7,7 +8,7 @@ use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::{Shared, model, poll_once};
+use crate::{Shared, model, poll_once, with_static};
 
 /// A mutex and the counter it protects. The counter sits next to the mutex rather
 /// than in it, in its own loom-tracked cell, so loom checks the ordering the lock
@@ -155,5 +156,47 @@ fn guard_data_is_exclusive() {
         *block_on(m.lock()) += 1;
         t.join().unwrap();
         assert_eq!(*m.try_lock().unwrap(), 2);
+    });
+}
+
+/// A waiter starves (it was woken four times and found the lock taken each time):
+/// the lock is then kept free for it, and newcomers queue. It is dropped on one
+/// thread while a newcomer waits for the lock on another: the dropped waiter gives
+/// its priority back and passes its wake-up on, so the newcomer gets the lock (a
+/// lock kept free for nobody is a loom deadlock), and the mutex ends up free.
+#[test]
+fn starving_waiter_dropped_vs_newcomer() {
+    model(|| {
+        // SAFETY: the closure joins every thread it gives the reference to.
+        unsafe {
+            with_static(Counter::new(), |c| {
+                let mut held = Some(c.lock.try_lock().unwrap());
+                let mut starving = Box::pin(c.lock.lock());
+                assert!(poll_once(starving.as_mut()).is_pending());
+                // The set-up, on this thread alone: unlock and relock at once until
+                // a newcomer is refused.
+                for _ in 0..10 {
+                    drop(held.take());
+                    match c.lock.try_lock() {
+                        Some(again) => {
+                            held = Some(again);
+                            assert!(poll_once(starving.as_mut()).is_pending());
+                        }
+                        None => break,
+                    }
+                }
+                assert!(held.is_none(), "the waiter never starved");
+                assert!(!c.lock.is_locked(), "kept free for the starving waiter");
+                let dropper = thread::spawn(move || drop(starving));
+                let newcomer = thread::spawn(move || {
+                    let guard = block_on(c.lock.lock());
+                    c.bump(&guard);
+                });
+                dropper.join().unwrap();
+                newcomer.join().unwrap();
+                assert_eq!(c.total(), 1);
+                assert!(c.lock.try_lock().is_some(), "the mutex stayed reserved");
+            })
+        };
     });
 }

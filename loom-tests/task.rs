@@ -1,9 +1,10 @@
 //! `CancellationToken`: cancel vs a waiter's registration, vs `child_token`, vs a
 //! child's last drop and vs clones; `JoinHandle`: the task's completion vs `abort`
 //! vs `on_complete` vs the handle's drop (which drops an output not taken);
-//! `BackgroundTasks`: a task leaving vs `join` vs `cancel_all`, and a spawn vs a
-//! shutdown; `TaskSet`: a wake from another thread vs `join_next`, vs
-//! `try_join_next` and vs `cancel_all` and the set's drop.
+//! `BackgroundTasks`: a task leaving vs `join` (also vs a dropped join) vs
+//! `cancel_all`, and a spawn vs a shutdown; `TaskSet`: a wake from another
+//! thread vs `join_next`, vs `try_join_next` and vs `cancel_all` and the set's
+//! drop.
 //!
 //! Tasks are spawned on a spawner that only stores the boxed task; the model then
 //! drives it with `block_on` on a loom thread of its own, so the executor is part of
@@ -488,6 +489,33 @@ fn background_cancel_all_vs_finish_vs_join() {
             Err(error) => assert!(error.is_cancelled(), "{error:?}"),
         }
         assert!(matches!(block_on(stuck), Err(JoinError::Cancelled)));
+    });
+}
+
+/// Two joins wait for a set of one task: one is polled once and dropped on one
+/// thread while the task finishes on another (its `Leave` wakes every joiner once
+/// the set is empty): the dropped join takes no wake-up with it, so the other
+/// join, on the main thread, completes (a lost wake-up is a loom deadlock).
+#[test]
+fn background_join_dropped_vs_leave() {
+    model(|| {
+        let spawned = Spawned::default();
+        let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
+        drop(tasks.spawn(async {}));
+        let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let runner = thread::spawn(move || block_on(task));
+        let dropper = {
+            let tasks = tasks.clone();
+            thread::spawn(move || {
+                let mut join = Box::pin(tasks.join());
+                let _ = poll_once(join.as_mut());
+                drop(join);
+            })
+        };
+        block_on(tasks.join());
+        assert!(tasks.is_empty());
+        runner.join().unwrap();
+        dropper.join().unwrap();
     });
 }
 
