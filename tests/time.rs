@@ -1996,6 +1996,31 @@ fn debounce_emits_a_due_item_before_reading_newer_input() {
     assert_eq!(out.assert_next(), Some(2));
 }
 
+#[test]
+fn debounce_emits_an_item_whose_quiet_time_ran_out_while_the_next_was_read() {
+    // The clock passes item 1's deadline while the stream reads item 2 (as when
+    // another thread moves it, or the read is slow): 1 still goes out, and 2
+    // waits for a quiet time of its own.
+    let timer = ManualTimer::new();
+    let (input, items) = feed();
+    let clock = timer.clone();
+    let input = futures::StreamExt::inspect(input, move |&item| {
+        if item == 2 {
+            clock.advance(ms(100));
+        }
+    });
+    let mut out = StreamTask::new(debounce(input, timer.clone(), ms(100)));
+    items.push(1);
+    out.assert_pending();
+    items.push(2);
+    assert_eq!(out.assert_next(), Some(1), "its quiet time was over");
+    out.assert_pending();
+    timer.advance(ms(99));
+    out.assert_pending();
+    timer.advance(ms(1));
+    assert_eq!(out.assert_next(), Some(2));
+}
+
 /// An input that is always ready does not keep one poll going for ever: the
 /// stream yields (waking itself) and finishes over later polls.
 #[test]

@@ -187,6 +187,12 @@ impl CancellationToken {
 
     /// Cancels this token, its clones and all its child tokens, and wakes every task
     /// waiting in [`cancelled`](Self::cancelled). Calling it again does nothing.
+    ///
+    /// The subtree is cancelled one token after another, this one first, without
+    /// holding locks across the tree: when it returns, every descendant is
+    /// cancelled, but meanwhile another thread may see this token cancelled and a
+    /// child not yet (and a `cancel` on a clone made then returns at once, before
+    /// the walk is over). No wake-up is lost either way.
     pub fn cancel(&self) {
         cancel(&self.node);
     }

@@ -234,10 +234,10 @@ impl<Tm: Timer, F> fmt::Debug for DebouncedCall<'_, Tm, F> {
 /// libraries: a burst becomes its last item).
 ///
 /// Input is read when the stream is polled, so "no newer item" means none was
-/// read before the item's quiet time ran out: an item due when the stream is
-/// polled goes out before the input is read again, even if a newer one was
-/// already waiting there (a consumer that polls late splits a burst in two, as
-/// it would if the newer item had come late).
+/// read before the item's quiet time ran out: an item that is due when the
+/// stream is polled, or when a newer one is read, goes out, even if the newer one
+/// was already waiting in the input (a consumer that polls late splits a burst
+/// in two, as it would if the newer item had come late).
 ///
 /// # Cancel safety
 ///
@@ -337,8 +337,22 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     read += 1;
+                    // Asked again before the new item replaces the current one:
+                    // the current one's quiet time may have run out while this
+                    // poll ran (another thread moved the clock, or the read was
+                    // slow). Then it goes out now, and the new item waits for a
+                    // quiet time of its own.
+                    let due = this
+                        .sleep
+                        .as_mut()
+                        .as_pin_mut()
+                        .is_some_and(|sleep| sleep.poll(cx).is_ready());
+                    let out = if due { this.latest.take() } else { None };
                     *this.latest = Some(item);
                     this.sleep.set(Some(this.timer.sleep(*this.delay)));
+                    if out.is_some() {
+                        return Poll::Ready(out);
+                    }
                 }
                 Poll::Ready(None) => *this.ended = true,
                 Poll::Pending => break,
