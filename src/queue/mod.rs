@@ -325,19 +325,33 @@ impl<T> Inner<T> {
         }
     }
 
-    /// Takes the items handed to getters that have not run since, in the order
-    /// they were handed (at shutdown).
-    fn take_handed(&mut self) -> Vec<T> {
+    /// Shuts down and takes every item out: those handed to getters that have
+    /// not run since, in the order they were handed, then the queued ones, in
+    /// the order they would have come out if `sorted` (else unsorted: no `Ord`
+    /// call). Nothing is on its way to a get afterwards.
+    fn take_everything(&mut self, sorted: bool) -> Vec<T> {
+        self.shutdown = true;
+        // The queued items first: a priority queue's `Ord` may panic while they
+        // are sorted (they stay queued), and the handed ones are then still with
+        // their getters.
+        let queued = if sorted {
+            self.items.drain_all()
+        } else {
+            self.items.drain_unordered()
+        };
         let Some(lists) = &mut self.lists else {
-            return Vec::new();
+            return queued;
         };
         let mut handed: Vec<(u64, T)> = lists
             .getters
             .notified_data_mut()
             .filter_map(Option::take)
             .collect();
+        lists.in_flight = 0;
         handed.sort_unstable_by_key(|&(seq, _)| seq);
-        handed.into_iter().map(|(_, item)| item).collect()
+        let mut items: Vec<T> = handed.into_iter().map(|(_, item)| item).collect();
+        items.extend(queued);
+        items
     }
 
     /// Wakes every waiting putter (at shutdown: they still hold their items, to
@@ -728,16 +742,7 @@ impl<T> Queue<T> {
     /// ```
     pub fn shutdown_now(&self) -> Vec<T> {
         self.with(|inner, wakes, _| {
-            inner.shutdown = true;
-            // The queued items first: a priority queue's `Ord` may panic while they
-            // are sorted (they stay queued), and the handed ones are then still
-            // with their getters.
-            let queued = inner.items.drain_all();
-            let mut items = inner.take_handed();
-            if let Some(lists) = &mut inner.lists {
-                lists.in_flight = 0;
-            }
-            items.extend(queued);
+            let items = inner.take_everything(true);
             if !items.is_empty() {
                 inner.finish(items.len(), wakes);
             }
@@ -756,13 +761,8 @@ impl<T> Queue<T> {
     /// queue's `Ord` is not called).
     pub(super) fn close_reading(&self) {
         let dropped = self.with(|inner, wakes, _| {
-            inner.shutdown = true;
             inner.readers_gone = true;
-            let mut dropped = inner.items.drain_unordered();
-            dropped.extend(inner.take_handed());
-            if let Some(lists) = &mut inner.lists {
-                lists.in_flight = 0;
-            }
+            let dropped = inner.take_everything(false);
             inner.taken = 0;
             let unfinished = inner.unfinished;
             if unfinished > 0 {

@@ -204,8 +204,7 @@ impl<S> BackgroundTasks<S> {
     pub fn shutdown(&self) -> Shutdown<'_, S> {
         Shutdown {
             tasks: self,
-            join: None,
-            started: false,
+            stage: Stage::NotStarted,
         }
     }
 }
@@ -268,17 +267,21 @@ impl fmt::Debug for Join<'_> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Shutdown<'a, S> {
     tasks: &'a BackgroundTasks<S>,
-    /// `Some` from the first poll until the shutdown completes: it is counted in
-    /// the registry's `shutdowns` exactly then (set before the count goes up, so
-    /// that a waker panicking in the abort's wake-ups cannot leave it counted).
-    join: Option<Join<'a>>,
-    started: bool,
+    stage: Stage<'a>,
+}
+
+/// Where a [`Shutdown`] stands. It is counted in the registry's `shutdowns`
+/// exactly while `Running`.
+enum Stage<'a> {
+    NotStarted,
+    Running(Join<'a>),
+    Done,
 }
 
 impl<S> Shutdown<'_, S> {
     /// No longer under way: new tasks run again.
     fn finish(&mut self) {
-        if self.join.take().is_some() {
+        if let Stage::Running(_) = core::mem::replace(&mut self.stage, Stage::Done) {
             self.tasks.registry.state.with(|state| state.shutdowns -= 1);
         }
     }
@@ -290,14 +293,13 @@ impl<S> Future for Shutdown<'_, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let tasks = this.tasks;
-        if !this.started {
-            // `join` first: it is what `finish` counts back down by, also if a
+        if let Stage::NotStarted = this.stage {
+            // `Running` first: it is what `finish` counts back down by, also if a
             // waker panics in the abort's wake-ups.
-            this.started = true;
-            this.join = Some(tasks.join());
+            this.stage = Stage::Running(tasks.join());
             tasks.abort_all(1);
         }
-        let Some(join) = &mut this.join else {
+        let Stage::Running(join) = &mut this.stage else {
             return Poll::Ready(()); // polled again after it completed
         };
         core::task::ready!(Pin::new(join).poll(cx));
@@ -315,7 +317,7 @@ impl<S> Drop for Shutdown<'_, S> {
 impl<S> fmt::Debug for Shutdown<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shutdown")
-            .field("started", &self.started)
+            .field("started", &!matches!(self.stage, Stage::NotStarted))
             .finish_non_exhaustive()
     }
 }

@@ -320,11 +320,9 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
         // An item whose quiet time is already over goes out before newer input is
         // read: no newer item was read in time (the input carries no timestamps,
         // so one that waits there may have come before or after the deadline).
-        if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-            if sleep.poll(cx).is_ready() {
-                this.sleep.set(None);
-                return Poll::Ready(this.latest.take());
-            }
+        if is_due(this.sleep.as_mut(), cx) {
+            this.sleep.set(None);
+            return Poll::Ready(this.latest.take());
         }
         let mut read = 0;
         while !*this.ended {
@@ -342,11 +340,7 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
                     // poll ran (another thread moved the clock, or the read was
                     // slow). Then it goes out now, and the new item waits for a
                     // quiet time of its own.
-                    let due = this
-                        .sleep
-                        .as_mut()
-                        .as_pin_mut()
-                        .is_some_and(|sleep| sleep.poll(cx).is_ready());
+                    let due = is_due(this.sleep.as_mut(), cx);
                     let out = if due { this.latest.take() } else { None };
                     *this.latest = Some(item);
                     this.sleep.set(Some(this.timer.sleep(*this.delay)));
@@ -362,15 +356,19 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
             this.sleep.set(None);
             return Poll::Ready(this.latest.take());
         }
-        match this.sleep.as_mut().as_pin_mut() {
-            Some(sleep) => {
-                core::task::ready!(sleep.poll(cx));
-                this.sleep.set(None);
-                Poll::Ready(this.latest.take())
-            }
-            None => Poll::Pending,
+        if is_due(this.sleep.as_mut(), cx) {
+            this.sleep.set(None);
+            return Poll::Ready(this.latest.take());
         }
+        Poll::Pending
     }
+}
+
+/// Whether the current item's quiet time is over (its sleep, if any, is ready).
+fn is_due<S: Future>(sleep: Pin<&mut Option<S>>, cx: &mut Context<'_>) -> bool {
+    sleep
+        .as_pin_mut()
+        .is_some_and(|sleep| sleep.poll(cx).is_ready())
 }
 
 /// Ended once the input ended and its last item went out.
