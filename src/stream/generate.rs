@@ -80,7 +80,8 @@ impl<T> Slot<T> {
     /// As [`put`](Self::put), with a clone of `waker` to wake when the item is
     /// taken (for an `Emit` polled inside a combinator). Out of line, as is every
     /// path of the nested case: a `poll_next` small enough to be inlined into the
-    /// consumer's loop is what makes the common case fast.
+    /// consumer's loop is what makes the common case fast (benches/README.md,
+    /// "`generate` after the nested-emit fix").
     #[cold]
     #[inline(never)]
     fn put_parked(&self, item: T, waker: &Waker) -> Result<(), T> {
