@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 
-use crate::{Signal, model, poll_once, with_static};
+use crate::{Signal, model, poll_once, waiting, with_static};
 
 /// Checks that `round` is one full round of a barrier of `round.len()` parties:
 /// indices exactly `0..parties`, and one leader, the one with index `parties - 1`.
@@ -44,8 +44,7 @@ fn trip_vs_withdrawal() {
         let a = {
             let (barrier, a_arrived) = (barrier.clone(), a_arrived.clone());
             thread::spawn(move || {
-                let mut wait = Box::pin(barrier.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(barrier.wait());
                 a_arrived.set();
                 drop(wait);
             })
@@ -180,8 +179,7 @@ fn reset_vs_waiter() {
         let waiter = {
             let (barrier, arrived) = (barrier.clone(), arrived.clone());
             thread::spawn(move || {
-                let mut wait = Box::pin(barrier.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(barrier.wait());
                 arrived.set();
                 assert_eq!(block_on(wait), Err(BrokenBarrierError));
                 block_on(barrier.wait()).expect("reset does not break the barrier")
@@ -209,8 +207,7 @@ fn withdrawal_vs_reset() {
         // SAFETY: the closure joins every thread it gives the reference to.
         unsafe {
             with_static(Barrier::new(2), |barrier| {
-                let mut wait = Box::pin(barrier.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(barrier.wait());
                 let withdrawer = thread::spawn(move || drop(wait));
                 let resetter = thread::spawn(move || barrier.reset());
                 withdrawer.join().unwrap();

@@ -13,7 +13,7 @@ use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::{Signal, model, poll_once, with_static};
+use crate::{Signal, model, poll_once, waiting, with_static};
 
 /// A mutex-protected counter and its condition variable.
 struct Cv {
@@ -71,10 +71,8 @@ fn dropped_waiting_waiter_passes_notification_on() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Cv::new(), |s| {
-                let mut first = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(second.as_mut()).is_pending());
+                let first = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
+                let second = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
 
                 let dropper = thread::spawn(move || drop(first));
                 let waiter = thread::spawn(move || *block_on(second) += 1);
@@ -99,10 +97,8 @@ fn dropped_relocking_waiter_passes_notification_on() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Cv::new(), |s| {
-                let mut first = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(second.as_mut()).is_pending());
+                let mut first = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
+                let second = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
                 // The third party.
                 let mut held = s.lock.try_lock().expect("both waiters unlocked");
                 *held += 10;
@@ -141,10 +137,8 @@ fn dropped_waiter_passes_notification_on_in_either_phase() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Cv::new(), |s| {
-                let mut first = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(second.as_mut()).is_pending());
+                let mut first = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
+                let second = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
                 let held = s.lock.try_lock().expect("both waiters unlocked");
 
                 let dropper = thread::spawn(move || {
@@ -174,8 +168,7 @@ fn notify_all_wakes_exactly_the_earlier_waiters() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static((Cv::new(), Signal::new()), |(s, b_queued)| {
-                let mut a = Box::pin(s.cv.wait(s.lock.try_lock().unwrap()));
-                assert!(poll_once(a.as_mut()).is_pending());
+                let a = waiting(s.cv.wait(s.lock.try_lock().unwrap()));
                 // The change that the notify announces.
                 *s.lock.try_lock().expect("A unlocked") += 1;
 

@@ -8,7 +8,7 @@ use loom::thread;
 
 use loom::sync::atomic::{AtomicBool, Ordering};
 
-use crate::{Shared, Signal, model, poll_once};
+use crate::{Shared, Signal, model, poll_once, waiting};
 
 /// A waiter that began waiting before `set(); clear()` is never left behind, in
 /// whichever order loom runs the wake-up, the `clear` and the waiter's re-check.
@@ -22,8 +22,7 @@ fn set_then_clear_vs_wait() {
         let waiter = {
             let (e, registered) = (e.clone(), registered.clone());
             thread::spawn(move || {
-                let mut wait = Box::pin(e.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(e.wait());
                 registered.store(true, Ordering::Release);
                 block_on(wait);
             })
@@ -98,8 +97,7 @@ fn dropped_waiter_vs_set_releases_other_waiter() {
         let dropper = {
             let (e, registered) = (e.clone(), registered.clone());
             thread::spawn(move || {
-                let mut wait = Box::pin(e.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(e.wait());
                 registered.set();
                 drop(wait);
             })
@@ -129,8 +127,7 @@ fn stale_waiter_drop_does_not_unlink_new_waiter() {
         let old = {
             let (e, old_registered) = (e.clone(), old_registered.clone());
             thread::spawn(move || {
-                let mut wait = Box::pin(e.wait());
-                assert!(poll_once(wait.as_mut()).is_pending());
+                let wait = waiting(e.wait());
                 old_registered.set();
                 drop(wait);
             })

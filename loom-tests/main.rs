@@ -74,6 +74,15 @@ pub(crate) fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
 
+/// `future`, boxed and polled once: it must be pending (waiting in line, before
+/// the model spawns anything).
+#[track_caller]
+pub(crate) fn waiting<F: Future>(future: F) -> Pin<Box<F>> {
+    let mut future = Box::pin(future);
+    assert!(poll_once(future.as_mut()).is_pending(), "not waiting");
+    future
+}
+
 /// A one-shot signal that sequences one thread's step after another's: [`wait`]
 /// blocks (it does not spin) until [`set`], and everything before `set` happens
 /// before everything after `wait`.

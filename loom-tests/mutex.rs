@@ -8,7 +8,7 @@ use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::{Shared, model, poll_once, with_static};
+use crate::{Shared, model, poll_once, waiting, with_static};
 
 /// A mutex and the counter it protects. The counter sits next to the mutex rather
 /// than in it, in its own loom-tracked cell, so loom checks the ordering the lock
@@ -171,8 +171,7 @@ fn starving_waiter_dropped_vs_newcomer() {
         unsafe {
             with_static(Counter::new(), |c| {
                 let mut held = Some(c.lock.try_lock().unwrap());
-                let mut starving = Box::pin(c.lock.lock());
-                assert!(poll_once(starving.as_mut()).is_pending());
+                let mut starving = waiting(c.lock.lock());
                 // The set-up, on this thread alone: unlock and relock at once until
                 // a newcomer is refused.
                 for _ in 0..10 {

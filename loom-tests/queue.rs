@@ -14,13 +14,13 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use async_patterns::queue::{Get, PutError, Queue, ShutdownError, TaskDoneError, TryGetError};
+use async_patterns::queue::{PutError, Queue, ShutdownError, TaskDoneError, TryGetError};
 use futures::Stream;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::{Signal, model, poll_once, with_static};
+use crate::{Signal, model, poll_once, waiting, with_static};
 
 /// Takes what is left in `q` (after a shutdown): the items in order, then checks
 /// that the queue reports itself shut down and empty.
@@ -46,13 +46,6 @@ fn sorted(mut items: Vec<u32>) -> Vec<u32> {
 /// Polls a stream once with a no-op waker (like [`poll_once`] for a future).
 fn poll_next_once<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A get of `q`, polled once and waiting (in line, before anything is spawned).
-fn waiting_get(q: &'static Queue<u32>) -> Pin<Box<Get<'static, u32>>> {
-    let mut get = Box::pin(q.get());
-    assert!(poll_once(get.as_mut()).is_pending(), "nothing is queued");
-    get
 }
 
 /// The next item of a stream, under loom's `block_on`.
@@ -172,10 +165,8 @@ fn shutdown_vs_waiting_put_and_get(then: Then) {
         unsafe {
             with_static(Queue::bounded(1), |q| {
                 let permit = block_on(q.reserve()).expect("not shut down");
-                let mut put = Box::pin(q.put(1));
-                assert!(poll_once(put.as_mut()).is_pending(), "the slot is held");
-                let mut get = Box::pin(q.get());
-                assert!(poll_once(get.as_mut()).is_pending(), "nothing was put");
+                let put = waiting(q.put(1));
+                let get = waiting(q.get());
 
                 let putter = thread::spawn(move || block_on(put));
                 let getter = thread::spawn(move || block_on(get));
@@ -296,8 +287,8 @@ fn cancelled_get_passes_item_on() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let first = waiting_get(q);
-                let second = waiting_get(q);
+                let first = waiting(q.get());
+                let second = waiting(q.get());
 
                 let dropper = thread::spawn(move || drop(first));
                 let getter = thread::spawn(move || block_on(second));
@@ -321,7 +312,7 @@ fn cancelled_handed_get_vs_shutdown_now() {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let get = waiting_get(q);
+                let get = waiting(q.get());
                 q.try_put(7).expect("handed to the waiting get");
 
                 let dropper = thread::spawn(move || drop(get));
@@ -345,8 +336,8 @@ fn handed_get_vs_shutdown(take: bool) {
         // SAFETY: the closure joins every thread it spawns.
         unsafe {
             with_static(Queue::bounded(1), |q| {
-                let first = waiting_get(q);
-                let second = waiting_get(q);
+                let first = waiting(q.get());
+                let second = waiting(q.get());
                 q.try_put(7).expect("handed to the first get");
 
                 let first = thread::spawn(move || take.then(|| block_on(first)));
@@ -358,7 +349,7 @@ fn handed_get_vs_shutdown(take: bool) {
                 } else {
                     assert_eq!(second, Ok(7), "the dropped get passed its item on");
                 }
-                assert_eq!(drain(q), []);
+                assert!(drain(q).is_empty());
                 assert_eq!(q.unfinished_tasks(), 1);
             })
         };
@@ -433,10 +424,8 @@ fn cancelled_put_vs_get() {
         unsafe {
             with_static(Queue::bounded(1), |q| {
                 q.try_put(0).unwrap();
-                let mut first = Box::pin(q.put(1));
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(q.put(2));
-                assert!(poll_once(second.as_mut()).is_pending());
+                let first = waiting(q.put(1));
+                let second = waiting(q.put(2));
 
                 let dropper = thread::spawn(move || drop(first));
                 let putter = thread::spawn(move || block_on(second));
@@ -465,10 +454,8 @@ fn cancelled_reserve_vs_get() {
         unsafe {
             with_static(Queue::bounded(1), |q| {
                 q.try_put(0).unwrap();
-                let mut first = Box::pin(q.reserve());
-                assert!(poll_once(first.as_mut()).is_pending());
-                let mut second = Box::pin(q.put(2));
-                assert!(poll_once(second.as_mut()).is_pending());
+                let first = waiting(q.reserve());
+                let second = waiting(q.put(2));
 
                 let dropper = thread::spawn(move || drop(first));
                 let putter = thread::spawn(move || block_on(second));
@@ -550,8 +537,7 @@ fn join_vs_task_done_and_shutdown_now() {
                 q.try_put(1).unwrap();
                 q.try_put(2).unwrap();
                 assert_eq!(q.try_get(), Ok(1));
-                let mut join = Box::pin(q.join());
-                assert!(poll_once(join.as_mut()).is_pending());
+                let join = waiting(q.join());
 
                 let worker = thread::spawn(move || q.task_done().expect("an item was taken"));
                 let closer = thread::spawn(move || q.shutdown_now());
@@ -707,7 +693,7 @@ fn shutdown_fails_waiting_reserve() {
                 );
                 assert_eq!(getter.join().unwrap(), Ok(0), "a graceful shutdown drains");
                 assert!(q.is_empty() && !q.is_full(), "a slot leaked");
-                assert_eq!(drain(q), []);
+                assert!(drain(q).is_empty());
             })
         };
     });
@@ -723,8 +709,7 @@ fn dropped_permit_wakes_waiting_put() {
         unsafe {
             with_static(Queue::bounded(1), |q| {
                 let permit = block_on(q.reserve()).expect("not shut down");
-                let mut put = Box::pin(q.put(1));
-                assert!(poll_once(put.as_mut()).is_pending(), "the slot is held");
+                let put = waiting(q.put(1));
 
                 let dropper = thread::spawn(move || drop(permit));
                 let putter = thread::spawn(move || block_on(put));

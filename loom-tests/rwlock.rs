@@ -2,12 +2,14 @@
 //! of a pending upgrade (vs the last reader leaving) and of a queued writer (vs
 //! the unlock that may notify it).
 
+use std::pin::pin;
+
 use async_patterns::sync::{RwLock, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::{Shared, model, poll_once};
+use crate::{Shared, model, poll_once, waiting};
 
 /// A lock and the two fields it protects; a writer changes both, one after the
 /// other. The fields sit next to the lock rather than in it, for the reason given
@@ -170,9 +172,7 @@ fn dropped_upgrade_vs_last_reader_leaving() {
         let up = lock.try_upgradable_read_arc().unwrap();
         let inside = lock.try_read_arc().unwrap();
         let upgrader = thread::spawn(move || {
-            let mut upgrade = Box::pin(RwLockUpgradableReadGuardArc::upgrade(up));
-            let _ = poll_once(upgrade.as_mut());
-            drop(upgrade);
+            let _ = poll_once(pin!(RwLockUpgradableReadGuardArc::upgrade(up)));
         });
         let reader = thread::spawn(move || drop(inside));
         upgrader.join().unwrap();
@@ -191,8 +191,7 @@ fn queued_writer_dropped_vs_unlock() {
     model(|| {
         let lock = std::sync::Arc::new(RwLock::new(()));
         let held = lock.try_write_arc().unwrap();
-        let mut queued = Box::pin(lock.write_arc());
-        assert!(poll_once(queued.as_mut()).is_pending());
+        let queued = waiting(lock.write_arc());
         let dropper = thread::spawn(move || drop(queued));
         let reader = {
             let lock = lock.clone();

@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use loom::thread;
 
-use crate::{model, poll_once};
+use crate::{model, poll_once, waiting};
 
 /// Once an `acquire_many(2)` is queued (polled `Pending`), a later `acquire()` does
 /// not get a permit before it, although one would fit.
@@ -145,10 +145,8 @@ fn granted_waiter_dropped_vs_release_passes_on() {
     model(|| {
         // The owning waits take a std `Arc` (the crate's own, under loom too).
         let sem = std::sync::Arc::new(Semaphore::new(0));
-        let mut first = Box::pin(sem.acquire_arc());
-        let mut second = Box::pin(sem.acquire_arc());
-        assert!(poll_once(first.as_mut()).is_pending());
-        assert!(poll_once(second.as_mut()).is_pending());
+        let first = waiting(sem.acquire_arc());
+        let second = waiting(sem.acquire_arc());
         let adder = {
             let sem = sem.clone();
             thread::spawn(move || sem.add_permits(1))

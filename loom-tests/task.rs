@@ -17,7 +17,7 @@
 
 use std::cell::RefCell;
 use std::future::{Future, pending};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
 use async_patterns::task::{BackgroundTasks, CancellationToken, JoinError, Spawn, TaskSet, spawn};
@@ -26,10 +26,10 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-use crate::{Bell, model, poll_once, with_static};
+use crate::{Bell, model, poll_once, waiting, with_static};
 
-/// A task as a spawner gets it.
-type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A task as a spawner gets it (and a boxed future of output `T`).
+type BoxedTask<T = ()> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Spawns `future` on a spawner that keeps the boxed task, and returns the handle
 /// and the task, for the model to run on a thread of its choice.
@@ -62,6 +62,14 @@ impl Spawned {
     /// The tasks spawned so far, in order.
     fn take(&self) -> Vec<BoxedTask> {
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// The one task spawned since the last `take`.
+    fn take_one(&self) -> BoxedTask {
+        let [task] = <[BoxedTask; 1]>::try_from(self.take())
+            .ok()
+            .expect("one task");
+        task
     }
 }
 
@@ -104,10 +112,8 @@ fn cancel_vs_cancelled_registration() {
 fn dropped_waiter_vs_cancel() {
     model(|| {
         let token = CancellationToken::new();
-        let mut dropped = Box::pin(token.clone().cancelled_owned());
-        assert!(poll_once(dropped.as_mut()).is_pending());
-        let mut waiting = Box::pin(token.clone().cancelled_owned());
-        assert!(poll_once(waiting.as_mut()).is_pending());
+        let dropped = waiting(token.clone().cancelled_owned());
+        let waiting = waiting(token.clone().cancelled_owned());
 
         let dropper = thread::spawn(move || drop(dropped));
         let waiter = thread::spawn(move || block_on(waiting));
@@ -173,8 +179,7 @@ fn child_cancel_vs_parent_cancel() {
         let parent = CancellationToken::new();
         let child = parent.child_token();
         let grandchild = child.child_token();
-        let mut waiting = Box::pin(grandchild.cancelled_owned());
-        assert!(poll_once(waiting.as_mut()).is_pending());
+        let waiting = waiting(grandchild.cancelled_owned());
 
         let canceller = {
             let child = child.clone();
@@ -453,7 +458,7 @@ fn background_leave_vs_join() {
         let spawned = Spawned::default();
         let tasks = BackgroundTasks::new(spawned.clone());
         drop(tasks.spawn(async {}));
-        let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let task = spawned.take_one();
         let runner = thread::spawn(move || block_on(task));
         block_on(tasks.join());
         assert!(tasks.is_empty());
@@ -502,14 +507,12 @@ fn background_join_dropped_vs_leave() {
         let spawned = Spawned::default();
         let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
         drop(tasks.spawn(async {}));
-        let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let task = spawned.take_one();
         let runner = thread::spawn(move || block_on(task));
         let dropper = {
             let tasks = tasks.clone();
             thread::spawn(move || {
-                let mut join = Box::pin(tasks.join());
-                let _ = poll_once(join.as_mut());
-                drop(join);
+                let _ = poll_once(pin!(tasks.join()));
             })
         };
         block_on(tasks.join());
@@ -531,7 +534,7 @@ fn background_spawn_vs_shutdown() {
         let spawned = Spawned::default();
         let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
         drop(tasks.spawn(pending::<()>()));
-        let [first] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+        let first = spawned.take_one();
         let runner = thread::spawn(move || block_on(first));
         let spawned_bell = Arc::new(Bell::new());
         let spawner = {
@@ -539,7 +542,7 @@ fn background_spawn_vs_shutdown() {
             thread::spawn(move || {
                 let handle = tasks.spawn(pending::<()>());
                 spawned_bell.open();
-                let [task] = <[BoxedTask; 1]>::try_from(spawned.take()).ok().unwrap();
+                let task = spawned.take_one();
                 block_on(task);
                 assert!(matches!(block_on(handle), Err(JoinError::Cancelled)));
             })
@@ -707,7 +710,7 @@ fn task_set_cancel_all_and_drop_vs_wake() {
         // SAFETY: the closure joins the thread it gives the reference to.
         unsafe {
             with_static(Mutex::new(None::<Waker>), |slot| {
-                let mut set: TaskSet<Pin<Box<dyn Future<Output = usize> + Send>>> = TaskSet::new();
+                let mut set: TaskSet<BoxedTask<usize>> = TaskSet::new();
                 set.push(Box::pin(std::future::poll_fn(move |cx| {
                     *slot.lock().unwrap() = Some(cx.waker().clone());
                     Poll::<usize>::Pending

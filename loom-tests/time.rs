@@ -8,13 +8,14 @@
 //! superseded call's sleep too) are kept until that waiter has finished, so the
 //! wake under test is the only one it can get.
 
+use std::task::Poll;
 use std::time::Duration;
 
 use async_patterns::time::{Debouncer, ManualTimer, Timer};
 use loom::future::block_on;
 use loom::thread;
 
-use crate::{Signal, model, poll_once, with_static};
+use crate::{Signal, model, poll_once, waiting, with_static};
 
 const DELAY: Duration = Duration::from_millis(10);
 
@@ -66,8 +67,7 @@ fn debounce_cancel_wakes_waiting_call() {
                 let waiter = thread::spawn(move || block_on(first));
                 debouncer.cancel();
                 assert_eq!(waiter.join().unwrap(), None, "cancelled call ran");
-                let mut next = Box::pin(debouncer.call(async { 3u32 }));
-                assert!(poll_once(next.as_mut()).is_pending());
+                let next = waiting(debouncer.call(async { 3u32 }));
                 timer.advance(DELAY);
                 assert_eq!(block_on(next), Some(3));
             })
@@ -88,8 +88,7 @@ fn debounce_advance_vs_supersede() {
         // SAFETY: the closure joins the threads it gives the reference to.
         unsafe {
             with_static(debouncer, |debouncer| {
-                let mut first = Box::pin(debouncer.call(async { 1u32 }));
-                assert!(poll_once(first.as_mut()).is_pending());
+                let first = waiting(debouncer.call(async { 1u32 }));
                 let waiter = thread::spawn(move || block_on(first));
                 let clock = {
                     let timer = timer.clone();
@@ -120,8 +119,7 @@ fn debounce_drop_vs_newer_call() {
         // SAFETY: the closure joins the threads it gives the reference to.
         unsafe {
             with_static(debouncer, |debouncer| {
-                let mut first = Box::pin(debouncer.call(async { 1u32 }));
-                assert!(poll_once(first.as_mut()).is_pending());
+                let first = waiting(debouncer.call(async { 1u32 }));
                 let dropper = thread::spawn(move || drop(first));
                 let second = debouncer.call(async { 2u32 });
                 let waiter = thread::spawn(move || block_on(second));
@@ -148,14 +146,14 @@ fn debounce_calls_from_two_threads() {
             with_static(
                 (debouncer, [Signal::new(), Signal::new()]),
                 |(debouncer, armed)| {
-                    let callers = [1u32, 2].map(|n| {
+                    let callers = [(1u32, &armed[0]), (2, &armed[1])].map(|(n, armed)| {
                         thread::spawn(move || {
                             let mut call = Box::pin(debouncer.call(async move { n }));
                             let first = poll_once(call.as_mut());
-                            armed[n as usize - 1].set();
+                            armed.set();
                             match first {
-                                std::task::Poll::Ready(outcome) => outcome,
-                                std::task::Poll::Pending => block_on(call),
+                                Poll::Ready(outcome) => outcome,
+                                Poll::Pending => block_on(call),
                             }
                         })
                     });
@@ -227,8 +225,7 @@ fn advance_vs_sleep_drop() {
 fn advance_vs_sleep_completion_and_drop() {
     model(|| {
         let timer = ManualTimer::new();
-        let mut sleep = Box::pin(timer.sleep(DELAY));
-        assert!(poll_once(sleep.as_mut()).is_pending());
+        let mut sleep = waiting(timer.sleep(DELAY));
         let sleeper = thread::spawn(move || {
             block_on(sleep.as_mut());
             drop(sleep);

@@ -6,15 +6,14 @@
 mod common;
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use async_patterns::queue::Queue;
 use async_patterns::sync::{Barrier, Semaphore};
 use async_patterns::task::{BackgroundTasks, CancellationToken};
-use common::panicking_waker;
+use common::{BoxedUnit, Task, now, panicking_waker, panics};
 use futures_core::Stream;
 
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
@@ -23,14 +22,6 @@ fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::
 
 fn noop<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     poll_with(future, Waker::noop())
-}
-
-/// Runs `f`, which must panic.
-fn panics(f: impl FnOnce()) {
-    assert!(
-        catch_unwind(AssertUnwindSafe(f)).is_err(),
-        "expected a panic"
-    );
 }
 
 #[test]
@@ -70,17 +61,13 @@ fn barrier_wait_whose_waker_clone_panics_does_not_arrive() {
     });
     drop(first);
     // The round still needs two parties.
-    let mut a = pin!(barrier.wait());
-    assert!(
-        noop(a.as_mut()).is_pending(),
-        "one party alone does not trip it"
-    );
-    let mut b = pin!(barrier.wait());
-    let Poll::Ready(Ok(leader)) = noop(b.as_mut()) else {
+    let mut a = Task::new(barrier.wait());
+    assert!(a.poll().is_pending(), "one party alone does not trip it");
+    let Ok(leader) = now(barrier.wait()) else {
         panic!("the second party trips the barrier")
     };
     assert!(leader.is_leader());
-    assert!(matches!(noop(a.as_mut()), Poll::Ready(Ok(r)) if !r.is_leader()));
+    assert!(matches!(a.assert_ready(), Ok(r) if !r.is_leader()));
 }
 
 #[test]
@@ -132,17 +119,16 @@ fn cancel_whose_waker_panics_leaves_the_whole_subtree_cancelled() {
     // Every state change came before the wakes: the subtree is cancelled, and the
     // waits see it when polled.
     assert!(parent.is_cancelled() && child.is_cancelled() && grandchild.is_cancelled());
-    assert!(noop(pin!(grandchild.cancelled())).is_ready());
+    now(grandchild.cancelled());
     assert!(noop(wait.as_mut()).is_ready());
 }
 
 #[test]
 fn shutdown_whose_abort_wake_panics_still_waits_and_ends() {
-    type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
-    let stored: Arc<Mutex<Vec<Boxed>>> = Arc::default();
+    let stored: Arc<Mutex<Vec<BoxedUnit>>> = Arc::default();
     let spawner = {
         let stored = Arc::clone(&stored);
-        move |task: Boxed| stored.lock().unwrap().push(task)
+        move |task: BoxedUnit| stored.lock().unwrap().push(task)
     };
     let take = || stored.lock().unwrap().pop().expect("a task was spawned");
     let tasks = BackgroundTasks::new(spawner);
@@ -168,6 +154,5 @@ fn shutdown_whose_abort_wake_panics_still_waits_and_ends() {
     // Over: a new task runs.
     let handle = tasks.spawn(async { 5 });
     assert!(noop(take().as_mut()).is_ready());
-    let mut handle = pin!(handle);
-    assert!(matches!(noop(handle.as_mut()), Poll::Ready(Ok(5))));
+    assert!(matches!(now(handle), Ok(5)));
 }

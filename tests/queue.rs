@@ -16,7 +16,7 @@ use async_patterns::queue::{
     TryGetError, TryPutError,
 };
 use common::{
-    StreamTask, Task, drop_at_pending, drop_at_pending_releasing_waker, now, pending,
+    StreamTask, Task, drop_at_pending, drop_at_pending_releasing_waker, now, panics, pending,
     within_a_minute,
 };
 use futures::StreamExt;
@@ -1179,6 +1179,13 @@ fn touchy(key: u8, bomb: &Arc<AtomicBool>) -> Touchy {
     }
 }
 
+/// Runs `f` with `bomb` set: a comparison in it must panic.
+fn panics_comparing(bomb: &AtomicBool, f: impl FnOnce()) {
+    bomb.store(true, Ordering::SeqCst);
+    panics(f);
+    bomb.store(false, Ordering::SeqCst);
+}
+
 /// The priority queue calls `T::cmp` with its lock held. If that panics in a put,
 /// the queue must stay consistent: `len` and `unfinished_tasks` agree, and every
 /// item can be taken and marked done (no `task_done` underflow, `join` resolves).
@@ -1187,11 +1194,7 @@ fn a_panicking_ord_in_a_put_leaves_the_counts_consistent() {
     let bomb = Arc::new(AtomicBool::new(false));
     let q = Queue::unbounded_priority();
     q.try_put(touchy(1, &bomb)).unwrap();
-    bomb.store(true, Ordering::SeqCst);
-    let put =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_put(touchy(0, &bomb))));
-    assert!(put.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
+    panics_comparing(&bomb, || drop(q.try_put(touchy(0, &bomb))));
     assert_eq!(
         q.len(),
         q.unfinished_tasks(),
@@ -1213,10 +1216,7 @@ fn a_panicking_ord_in_a_get_loses_no_item() {
     for key in [1, 2, 3] {
         q.try_put(touchy(key, &bomb)).unwrap();
     }
-    bomb.store(true, Ordering::SeqCst);
-    let get = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
-    assert!(get.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
+    panics_comparing(&bomb, || drop(q.try_get()));
     assert_eq!(
         q.len(),
         q.unfinished_tasks(),
@@ -1243,11 +1243,8 @@ fn a_panicking_ord_while_a_get_lets_a_put_in_loses_no_item() {
     q.try_put(touchy(1, &bomb)).unwrap();
     q.try_put(touchy(3, &bomb)).unwrap();
     let mut put = pending(q.put(touchy(2, &bomb)));
-    bomb.store(true, Ordering::SeqCst);
     // Taking one of two items compares nothing; sorting the put's item in does.
-    let get = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.try_get()));
-    assert!(get.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
+    panics_comparing(&bomb, || drop(q.try_get()));
     assert_eq!(
         (q.len(), q.unfinished_tasks()),
         (3, 3),
@@ -1269,10 +1266,7 @@ fn a_panicking_ord_in_shutdown_now_loses_no_item_and_wakes_the_waiters() {
         q.try_put(touchy(key, &bomb)).unwrap();
     }
     let mut put = pending(q.put(touchy(4, &bomb)));
-    bomb.store(true, Ordering::SeqCst);
-    let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.shutdown_now()));
-    assert!(all.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
+    panics_comparing(&bomb, || drop(q.shutdown_now()));
     assert!(!put.is_woken(), "not told, so not left unwoken either");
     assert!(q.is_shutdown());
     q.shutdown();
@@ -1292,10 +1286,7 @@ fn a_panicking_ord_in_a_dropped_get_leaves_the_queue_able_to_end() {
     let handed = pending(q.get());
     q.try_put(touchy(2, &bomb)).unwrap(); // handed to `handed`
     q.try_put(touchy(1, &bomb)).unwrap(); // queued
-    bomb.store(true, Ordering::SeqCst);
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(handed)));
-    assert!(dropped.is_err(), "the comparison panicked");
-    bomb.store(false, Ordering::SeqCst);
+    panics_comparing(&bomb, || drop(handed));
     q.shutdown();
     assert_eq!(drain_keys(&q), [1, 2]);
     assert_eq!(q.try_get().map(|t| t.key), Err(TryGetError::Shutdown));
@@ -1435,35 +1426,22 @@ fn a_permit_filled_after_the_last_receiver_is_gone_drops_its_item() {
 
 #[test]
 fn last_receiver_dropped_calls_no_ord_of_a_priority_queue() {
-    // An `Ord` that panics once armed: dropping the last receiver only drops the
-    // items, unsorted, and wakes the waiting sender.
-    thread_local!(static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-    #[derive(Debug, PartialEq, Eq)]
-    struct Touchy(u8);
-    impl PartialOrd for Touchy {
-        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for Touchy {
-        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-            assert!(!ARMED.get(), "Ord called after the receivers left");
-            self.0.cmp(&other.0)
-        }
-    }
+    // Items whose `Ord` panics once `bomb` is set: dropping the last receiver
+    // only drops the items, unsorted, and wakes the waiting sender.
+    let bomb = Arc::new(AtomicBool::new(false));
     let (tx, rx) = Queue::bounded_priority(3).split();
     for i in [3, 1, 2] {
-        tx.try_send(Touchy(i)).unwrap();
+        tx.try_send(touchy(i, &bomb)).unwrap();
     }
-    let mut waiting = pending(tx.send(Touchy(0)));
-    ARMED.set(true);
+    let mut waiting = pending(tx.send(touchy(0, &bomb)));
+    bomb.store(true, Ordering::SeqCst);
     drop(rx);
     assert!(tx.queue().is_shutdown());
     assert_eq!(tx.queue().len(), 0);
     assert_eq!(waiting.wakes(), 1, "the waiting send is woken");
     let PutError(back) = waiting.assert_ready().unwrap_err();
-    assert_eq!(back, Touchy(0));
-    ARMED.set(false);
+    assert_eq!(back.key, 0);
+    bomb.store(false, Ordering::SeqCst);
 }
 
 #[test]

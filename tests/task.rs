@@ -1792,11 +1792,8 @@ fn join_next_dropped_at_a_pending_point_loses_no_output() {
     assert_eq!(now(set.join_next_with_id()), Some((3, 3)));
     assert_eq!(set.len(), 1);
     // The same for join_next_with_id, and for the set polled as a stream.
-    let mut with_id = Task::new(set.join_next_with_id());
-    assert!(with_id.poll().is_pending());
-    drop(with_id);
-    let mut as_stream = Task::new(futures_lite::StreamExt::next(&mut set));
-    assert!(as_stream.poll().is_pending());
+    drop_at_pending(set.join_next_with_id());
+    let as_stream = pending_at(futures_lite::StreamExt::next(&mut set));
     gates.open(1);
     assert!(as_stream.is_woken());
     drop(as_stream);
@@ -1972,17 +1969,22 @@ fn shutdown_cancels_then_waits() {
 fn tasks_spawned_while_a_shutdown_runs_are_aborted_at_once() {
     /// Spawns a cleanup task that never ends when dropped (as the aborted task's
     /// future is): a shutdown that only aborted what it found would wait for it.
-    struct CleanupOnDrop(Arc<BackgroundTasks<Manual>>, Arc<AtomicUsize>);
+    struct CleanupOnDrop {
+        tasks: Arc<BackgroundTasks<Manual>>,
+        _dropped: DropMark,
+    }
     impl Drop for CleanupOnDrop {
         fn drop(&mut self) {
-            self.1.fetch_add(1, SeqCst);
-            drop(self.0.spawn(pending::<()>()));
+            drop(self.tasks.spawn(pending::<()>()));
         }
     }
     let ex = Manual::new();
     let tasks = Arc::new(BackgroundTasks::new(ex.clone()));
-    let cleanups = Arc::new(AtomicUsize::new(0));
-    let guard = CleanupOnDrop(Arc::clone(&tasks), Arc::clone(&cleanups));
+    let cleanups = Drops::new();
+    let guard = CleanupOnDrop {
+        tasks: Arc::clone(&tasks),
+        _dropped: cleanups.mark(),
+    };
     drop(tasks.spawn(async move {
         let _guard = guard;
         pending::<()>().await;
@@ -1998,11 +2000,7 @@ fn tasks_spawned_while_a_shutdown_runs_are_aborted_at_once() {
         async move { started.store(true, SeqCst) }
     });
     ex.run();
-    assert_eq!(
-        cleanups.load(SeqCst),
-        1,
-        "the aborted task spawned its cleanup"
-    );
+    assert_eq!(cleanups.count(), 1, "the aborted task spawned its cleanup");
     shutdown.assert_ready();
     assert!(tasks.is_empty());
     assert!(matches!(now(late), Err(JoinError::Cancelled)));

@@ -9,6 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
+/// Runs `f`, which must panic (the panic is caught).
+#[track_caller]
+pub fn panics(f: impl FnOnce()) {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    assert!(caught.is_err(), "expected a panic");
+}
+
 /// A waker that counts how often it was woken.
 #[derive(Default)]
 pub struct WakeCounter(AtomicUsize);
