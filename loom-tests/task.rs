@@ -211,6 +211,57 @@ fn clone_and_drop_vs_cancel() {
     });
 }
 
+/// Two threads cancel clones of a parent at once: each `cancel` returns only once
+/// the whole subtree is cancelled, also the one that finds the other's cancel
+/// under way (it does not return early and leave the child uncancelled).
+#[test]
+fn concurrent_cancels_both_finish_the_subtree() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let grandchild = child.child_token();
+        let other = {
+            let parent = parent.clone();
+            let grandchild = grandchild.clone();
+            thread::spawn(move || {
+                parent.cancel();
+                assert!(grandchild.is_cancelled());
+            })
+        };
+        parent.cancel();
+        assert!(child.is_cancelled());
+        assert!(grandchild.is_cancelled());
+        other.join().unwrap();
+    });
+}
+
+/// Whoever sees a token cancelled sees its descendants cancelled too: the cancel
+/// marks the children before the parent.
+#[test]
+fn cancelled_parent_implies_cancelled_child() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let grandchild = child.child_token();
+        let observer = {
+            let (parent, child) = (parent.clone(), child.clone());
+            thread::spawn(move || {
+                if parent.is_cancelled() {
+                    assert!(
+                        child.is_cancelled(),
+                        "a cancelled parent's child is cancelled"
+                    );
+                }
+                if child.is_cancelled() {
+                    assert!(grandchild.is_cancelled());
+                }
+            })
+        };
+        parent.cancel();
+        observer.join().unwrap();
+    });
+}
+
 // ---------------------------------------------------------------------------
 // JoinHandle
 // ---------------------------------------------------------------------------
@@ -316,6 +367,39 @@ fn abort_wakes_pending_task() {
         assert!(dropped.load(Ordering::Relaxed), "Cancelled before the drop");
         runner.join().unwrap();
         aborter.join().unwrap();
+    });
+}
+
+/// The last handle that can abort a pending task (its `JoinHandle`, an
+/// `AbortHandle` dropped first) is dropped while the task is polled: whichever
+/// comes first under the lock, the task keeps no waker of its own afterwards (a
+/// waker may own the task, so keeping one would be a cycle).
+#[test]
+fn last_handle_drop_vs_poll_keeps_no_task_waker() {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    model(|| {
+        let (handle, mut task) = spawn_here(pending::<()>());
+        drop(handle.abort_handle());
+        let waker = std::sync::Arc::new(Noop);
+        let poller = {
+            let waker = Waker::from(std::sync::Arc::clone(&waker));
+            thread::spawn(move || {
+                let polled = task.as_mut().poll(&mut Context::from_waker(&waker));
+                assert!(polled.is_pending());
+                task
+            })
+        };
+        drop(handle);
+        let task = poller.join().unwrap();
+        assert_eq!(
+            std::sync::Arc::strong_count(&waker),
+            1,
+            "the pending task kept its waker"
+        );
+        drop(task);
     });
 }
 

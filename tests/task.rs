@@ -585,6 +585,63 @@ fn concurrent_children_drops_and_cancels_stay_consistent() {
     });
 }
 
+#[test]
+fn concurrent_cancels_each_return_with_the_subtree_cancelled() {
+    // Two threads cancel clones of the root of a three-level tree while a third
+    // watches: each cancel returns only once every descendant is cancelled, and
+    // the watcher never sees a token cancelled and one of its children not.
+    within_a_minute(|| {
+        for round in 0..300 {
+            let root = CancellationToken::new();
+            let children: Vec<_> = (0..3).map(|_| root.child_token()).collect();
+            let grandchildren: Vec<_> = children
+                .iter()
+                .flat_map(|child| [child.child_token(), child.child_token()])
+                .collect();
+            let everything = Arc::new((children, grandchildren));
+            let cancellers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (root, everything) = (root.clone(), Arc::clone(&everything));
+                    thread::spawn(move || {
+                        root.cancel();
+                        let (children, grandchildren) = &*everything;
+                        assert!(
+                            children
+                                .iter()
+                                .chain(grandchildren)
+                                .all(CancellationToken::is_cancelled),
+                            "round {round}: cancel returned with a descendant not cancelled"
+                        );
+                    })
+                })
+                .collect();
+            let watcher = {
+                let (root, everything) = (root.clone(), Arc::clone(&everything));
+                thread::spawn(move || {
+                    let (children, grandchildren) = &*everything;
+                    while !root.is_cancelled() {
+                        for (i, child) in children.iter().enumerate() {
+                            let seen = child.is_cancelled();
+                            assert!(
+                                !seen
+                                    || grandchildren[2 * i..2 * i + 2]
+                                        .iter()
+                                        .all(CancellationToken::is_cancelled),
+                                "round {round}: a cancelled child with a grandchild not cancelled"
+                            );
+                        }
+                    }
+                    assert!(children.iter().all(CancellationToken::is_cancelled));
+                })
+            };
+            for canceller in cancellers {
+                canceller.join().unwrap();
+            }
+            watcher.join().unwrap();
+        }
+    });
+}
+
 // ===========================================================================
 // spawn and JoinHandle
 // ===========================================================================
@@ -1247,6 +1304,91 @@ fn an_abort_handle_aborts_from_another_thread() {
     thread::spawn(move || abort.abort()).join().unwrap();
     ex.run();
     assert!(matches!(now(handle), Err(JoinError::Cancelled)));
+}
+
+/// An executor that owns nothing: a task lives in the wakers of its future (as in
+/// `futures::executor::ThreadPool` or bare `async-task`), and is polled, on the
+/// waking thread, each time it is woken. A task that nobody can wake any more is
+/// freed, its future dropped.
+fn spawn_owned_by_wakers(future: BoxedUnit) {
+    struct Job(StdMutex<Option<BoxedUnit>>);
+    impl std::task::Wake for Job {
+        fn wake(self: Arc<Self>) {
+            let taken = self.0.lock().unwrap().take();
+            if let Some(mut future) = taken {
+                let waker = Waker::from(Arc::clone(&self));
+                if future
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+                {
+                    *self.0.lock().unwrap() = Some(future);
+                }
+            }
+        }
+    }
+    Waker::from(Arc::new(Job(StdMutex::new(Some(future))))).wake();
+}
+
+/// A future that waits for ever, leaving its waker in `holder` (and `mark`, to
+/// tell when it is dropped).
+fn parked_in(holder: &Arc<StdMutex<Option<Waker>>>, mark: DropMark) -> BoxedUnit {
+    let holder = Arc::clone(holder);
+    Box::pin(async move {
+        let _mark = mark;
+        poll_fn(|cx| {
+            *holder.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })
+        .await;
+    })
+}
+
+#[test]
+fn a_task_nobody_can_wake_or_abort_is_freed_by_an_executor_that_frees_on_the_last_waker() {
+    let holder = Arc::new(StdMutex::new(None));
+    let drops = Drops::new();
+    let spawner = |future: BoxedUnit| spawn_owned_by_wakers(future);
+
+    // Detached, and the waker it waits with dropped: no waker is left, the task's
+    // own included, so the executor frees it.
+    drop(spawn(&spawner, parked_in(&holder, drops.mark())));
+    assert_eq!(drops.count(), 0, "its waker is held");
+    drop(holder.lock().unwrap().take());
+    assert_eq!(drops.count(), 1, "the task kept no waker of its own");
+
+    // An `AbortHandle` keeps the task's waker (to abort it), and then lets go.
+    let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
+    let abort = handle.abort_handle();
+    drop(handle);
+    drop(holder.lock().unwrap().take());
+    assert_eq!(drops.count(), 1, "kept for the abort handle");
+    drop(abort);
+    assert_eq!(drops.count(), 2);
+
+    // And the abort works through that waker.
+    let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
+    let abort = handle.abort_handle();
+    drop(handle);
+    drop(holder.lock().unwrap().take());
+    abort.abort();
+    assert_eq!(drops.count(), 3, "woken, polled and aborted");
+
+    // The same with the `JoinHandle` kept: dropping it lets go.
+    let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
+    drop(holder.lock().unwrap().take());
+    assert_eq!(drops.count(), 3, "kept for the join handle");
+    drop(handle);
+    assert_eq!(drops.count(), 4);
+
+    // A `BackgroundTasks` keeps its tasks' wakers to abort them, until it is
+    // dropped.
+    let tasks = BackgroundTasks::new(spawner);
+    drop(tasks.spawn(parked_in(&holder, drops.mark())));
+    drop(holder.lock().unwrap().take());
+    assert_eq!((drops.count(), tasks.len()), (4, 1), "kept for cancel_all");
+    drop(tasks);
+    assert_eq!(drops.count(), 5);
 }
 
 #[test]

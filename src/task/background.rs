@@ -1,8 +1,10 @@
 //! [`BackgroundTasks`]: spawned tasks kept track of until they finish.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
+use core::mem;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
@@ -24,7 +26,8 @@ type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
 /// [`shutdown`](Self::shutdown) does both.
 ///
 /// Dropping the `BackgroundTasks` leaves its tasks running (they are background
-/// tasks); call [`shutdown`](Self::shutdown) to stop them.
+/// tasks); call [`shutdown`](Self::shutdown) to stop them. (From then on a task
+/// is aborted only through its own handles.)
 ///
 /// ```
 /// use async_patterns::task::BackgroundTasks;
@@ -206,6 +209,23 @@ impl<S> BackgroundTasks<S> {
             tasks: self,
             stage: Stage::NotStarted,
         }
+    }
+}
+
+impl<S> Drop for BackgroundTasks<S> {
+    fn drop(&mut self) {
+        // Nobody can abort the tasks any more: their aborts go (a task keeps its
+        // own waker only while something can abort it), each replaced by one that
+        // does nothing, so that a task leaving later still finds its slot. They
+        // are dropped after the lock.
+        let aborts: Vec<AbortFn> = self.registry.state.with(|state| {
+            state
+                .tasks
+                .iter_mut()
+                .map(|abort| mem::replace(abort, Box::new(|| None)))
+                .collect()
+        });
+        drop(aborts);
     }
 }
 

@@ -79,6 +79,8 @@ struct NodeState {
     /// Child nodes still attached (a child detaches when it is cancelled, or when
     /// its handles and its own children are all gone).
     children: Slab<Arc<Node>>,
+    /// A `cancel` is under way: no child attaches any more (see [`cancel`]).
+    closing: bool,
     /// The parent and this node's slot in the parent's `children`.
     parent: Option<(Arc<Node>, usize)>,
 }
@@ -98,6 +100,7 @@ impl Node {
                 handles: 1,
                 waiters: Slab::new(),
                 children: Slab::new(),
+                closing: false,
                 parent,
             }),
         }
@@ -108,38 +111,55 @@ impl Node {
     }
 }
 
-/// Cancels `node` and its whole subtree: every descendant is cancelled, `node`
-/// leaves its parent's list, and then every waiter is woken. No two nodes are
-/// ever locked at once. The wakes come last, so that a waker that panics cannot
-/// leave part of the tree uncancelled (a second `cancel` would do nothing).
+/// Cancels `node` and its whole subtree, in two walks that never lock two nodes
+/// at once:
+///
+/// 1. Top down, breadth first: each node not yet cancelled is marked `closing`
+///    (from then on a child token made on it is born cancelled, so its list of
+///    children only shrinks) and its children are collected.
+/// 2. Bottom up (the collected nodes in reverse): each node is marked cancelled,
+///    its waiters are taken and its children let go; `node` itself, last, leaves
+///    its parent's list.
+///
+/// So a thread that sees a token cancelled sees its descendants cancelled too,
+/// and a `cancel` that meets another one under way does not return before the
+/// whole subtree is cancelled: it walks the same nodes (the other walk lets go of
+/// a node's children only once the node is cancelled, after its children) and
+/// marks what is left. The wakes come last, so that a waker that panics cannot
+/// leave part of the tree uncancelled.
 fn cancel(node: &Arc<Node>) {
     if node.is_cancelled() {
         return;
     }
-    let mut pending: Vec<Arc<Node>> = Vec::new();
-    let mut wakes = WakeList::new();
-    let parent = node.state.with(|state| {
-        if node.cancelled.load(Ordering::Relaxed) {
-            return None;
-        }
-        node.cancelled.store(true, Ordering::Release);
-        state.waiters.drain().for_each(|w| wakes.push(Some(w)));
-        pending.extend(state.children.drain());
-        state.parent.take()
-    });
-    // The subtree: each child's own parent link points at a cancelled node, so it
-    // is only dropped, not detached.
-    while let Some(child) = pending.pop() {
-        // Dropped after the lock, as everything a node lets go of.
-        let _parent = child.state.with(|state| {
-            if child.cancelled.load(Ordering::Relaxed) {
-                return None;
+    let mut nodes: Vec<Arc<Node>> = Vec::from([Arc::clone(node)]);
+    let mut next = 0;
+    while let Some(current) = nodes.get(next).map(Arc::clone) {
+        next += 1;
+        current.state.with(|state| {
+            if !current.cancelled.load(Ordering::Relaxed) {
+                state.closing = true;
+                nodes.extend(state.children.iter_mut().map(|child| Arc::clone(child)));
             }
-            child.cancelled.store(true, Ordering::Release);
-            state.waiters.drain().for_each(|w| wakes.push(Some(w)));
-            pending.extend(state.children.drain());
-            state.parent.take()
         });
+    }
+    let mut wakes = WakeList::new();
+    let mut parent = None;
+    for current in nodes.iter().rev() {
+        // Let go of after the lock, as everything a node lets go of. A
+        // descendant's parent is cancelled by this walk, which drains its list of
+        // children, so only `node`'s own link (the last) is detached.
+        let (link, _children) = current.state.with(|state| {
+            if current.cancelled.load(Ordering::Relaxed) {
+                return (None, None);
+            }
+            current.cancelled.store(true, Ordering::Release);
+            state.waiters.drain().for_each(|w| wakes.push(Some(w)));
+            (
+                state.parent.take(),
+                Some(core::mem::replace(&mut state.children, Slab::new())),
+            )
+        });
+        parent = link;
     }
     if let Some((parent, slot)) = parent {
         detach(parent, slot);
@@ -188,11 +208,11 @@ impl CancellationToken {
     /// Cancels this token, its clones and all its child tokens, and wakes every task
     /// waiting in [`cancelled`](Self::cancelled). Calling it again does nothing.
     ///
-    /// The subtree is cancelled one token after another, this one first, without
-    /// holding locks across the tree: when it returns, every descendant is
-    /// cancelled, but meanwhile another thread may see this token cancelled and a
-    /// child not yet (and a `cancel` on a clone made then returns at once, before
-    /// the walk is over). No wake-up is lost either way.
+    /// The tokens of the subtree are cancelled children first, so whoever sees a
+    /// token cancelled sees its child tokens cancelled too; a child token made
+    /// while the cancel is under way is born cancelled. When `cancel` returns, the
+    /// whole subtree is cancelled, also when another thread cancels a token of it
+    /// at the same time. The waiters are woken after that.
     pub fn cancel(&self) {
         cancel(&self.node);
     }
@@ -237,7 +257,7 @@ impl CancellationToken {
     pub fn child_token(&self) -> CancellationToken {
         let parent = &self.node;
         let child = parent.state.with(|state| {
-            if parent.cancelled.load(Ordering::Relaxed) {
+            if state.closing || parent.cancelled.load(Ordering::Relaxed) {
                 return Arc::new(Node::new(None, true));
             }
             // The child's slot is its index in `children`; `Slab::insert` returns

@@ -180,8 +180,15 @@ struct State<T> {
     output: Output<T>,
     /// The task awaiting the handle.
     join_waker: Option<Waker>,
-    /// The spawned task, so `abort` can get it polled.
+    /// The spawned task, so `abort` can get it polled; kept only while some
+    /// handle can abort (see `aborters`).
     task_waker: Option<Waker>,
+    /// Handles that can abort the task: the `JoinHandle` and each `AbortHandle`
+    /// (and each abort of a `BackgroundTasks`). Once none is left, the task keeps
+    /// no waker of its own: nobody could use it, and the waker may own the task
+    /// (an executor that frees a task with its last waker would never free one
+    /// that holds its own).
+    aborters: usize,
     /// `on_complete` callbacks waiting for the output.
     callbacks: Vec<Callback<T>>,
     /// The `JoinHandle` is gone: nobody can take the output, so it is dropped
@@ -210,6 +217,7 @@ impl<T> Shared<T> {
                 output: Output::Pending,
                 join_waker: None,
                 task_waker: None,
+                aborters: 1, // the `JoinHandle`
                 callbacks: Vec::new(),
                 detached: false,
             }),
@@ -294,6 +302,38 @@ impl<T> Shared<T> {
     fn request_abort(&self) -> Option<Waker> {
         self.abort.store(true, Ordering::Release);
         self.state.with(|state| state.task_waker.take())
+    }
+}
+
+impl<T> State<T> {
+    /// One handle that can abort the task is gone; the task's waker, to drop after
+    /// the lock, if it was the last.
+    fn aborter_gone(&mut self) -> Option<Waker> {
+        self.aborters -= 1;
+        if self.aborters == 0 {
+            self.task_waker.take()
+        } else {
+            None
+        }
+    }
+}
+
+/// A handle's share in aborting the task (see `State::aborters`), given back when
+/// dropped.
+struct Aborter<T>(Arc<Shared<T>>);
+
+impl<T> Aborter<T> {
+    fn new(shared: &Arc<Shared<T>>) -> Self {
+        shared.state.with(|state| state.aborters += 1);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl<T> Drop for Aborter<T> {
+    fn drop(&mut self) {
+        with_stale(&self.0.state, |state, stale| {
+            keep_stale(stale, state.aborter_gone());
+        });
     }
 }
 
@@ -488,9 +528,12 @@ impl<F: Future, G> Future for Task<F, G> {
             return Poll::Ready(());
         };
         // The waker first, then the flag: an `abort` either sees this waker or
-        // happened before the lock, so the flag is seen below.
+        // happened before the lock, so the flag is seen below. No waker is kept
+        // once no handle can abort.
         with_stale(&this.shared.state, |state, stale| {
-            store_waker(&mut state.task_waker, cx.waker(), stale);
+            if state.aborters > 0 {
+                store_waker(&mut state.task_waker, cx.waker(), stale);
+            }
         });
         let output = if this.shared.abort.load(Ordering::Acquire) {
             Err(JoinError::Cancelled)
@@ -648,8 +691,8 @@ impl<T> JoinHandle<T> {
     where
         T: Send + 'static,
     {
-        let shared = Arc::clone(&self.shared);
-        Box::new(move || shared.request_abort())
+        let aborter = Aborter::new(&self.shared);
+        Box::new(move || aborter.0.request_abort())
     }
 
     /// Turns the handle into one that aborts the task when dropped.
@@ -664,9 +707,9 @@ impl<T> JoinHandle<T> {
     where
         T: Send + 'static,
     {
-        let shared = Arc::clone(&self.shared);
+        let aborter = Aborter::new(&self.shared);
         AbortHandle {
-            abort: Box::new(move || shared.abort()),
+            abort: Box::new(move || aborter.0.abort()),
         }
     }
 }
@@ -695,17 +738,18 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         // Detached: the task drops its output when it finishes, and lets go now of
         // the waker of a task that awaited the handle, which it would otherwise
-        // keep for as long as it runs. An output published and not taken is
-        // dropped here, after the lock; neither waits for the last `AbortHandle`.
-        let output = with_stale(&self.shared.state, |state, stale| {
+        // keep for as long as it runs, and of its own waker if no `AbortHandle` is
+        // left. An output published and not taken is dropped here, after the
+        // lock; none of them waits for the last `AbortHandle`.
+        let let_go = self.shared.state.with(|state| {
             state.detached = true;
-            keep_stale(stale, state.join_waker.take());
-            match state.output {
+            let output = match state.output {
                 Output::Ready(_) => Some(mem::replace(&mut state.output, Output::Taken)),
                 _ => None,
-            }
+            };
+            (state.join_waker.take(), state.aborter_gone(), output)
         });
-        drop(output);
+        drop(let_go);
     }
 }
 
