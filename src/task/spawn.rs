@@ -592,6 +592,11 @@ fn drop_catching<F>(mut stage: Pin<&mut Stage<F>>) {
 /// its output is dropped when it finishes. [`abort_on_drop`](Self::abort_on_drop)
 /// turns that around.
 ///
+/// To be abortable, a pending task keeps a clone of its own waker, but only while
+/// this handle or an [`AbortHandle`] of it lives: a detached task that nobody can
+/// wake any more is freed by an executor that frees tasks with their last waker
+/// (`futures`' `ThreadPool`, bare `async-task`), as a plain future would be.
+///
 /// # Panics
 ///
 /// Polling the handle again after it returned the output panics.
