@@ -221,10 +221,10 @@ fn concurrent_cancels_both_finish_the_subtree() {
         let child = parent.child_token();
         let grandchild = child.child_token();
         let other = {
-            let parent = parent.clone();
-            let grandchild = grandchild.clone();
+            let (parent, child, grandchild) = (parent.clone(), child.clone(), grandchild.clone());
             thread::spawn(move || {
                 parent.cancel();
+                assert!(child.is_cancelled());
                 assert!(grandchild.is_cancelled());
             })
         };
@@ -232,6 +232,51 @@ fn concurrent_cancels_both_finish_the_subtree() {
         assert!(child.is_cancelled());
         assert!(grandchild.is_cancelled());
         other.join().unwrap();
+    });
+}
+
+/// A parent and its child are cancelled at once: the parent's cancel, which
+/// finds the child cancelled or being cancelled, returns only once the grandchild
+/// is cancelled too.
+#[test]
+fn ancestor_cancel_vs_descendant_cancel() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let grandchild = child.child_token();
+        let other = {
+            let (parent, child, grandchild) = (parent.clone(), child.clone(), grandchild.clone());
+            thread::spawn(move || {
+                parent.cancel();
+                assert!(child.is_cancelled());
+                assert!(grandchild.is_cancelled(), "cancel returned too early");
+            })
+        };
+        child.cancel();
+        assert!(grandchild.is_cancelled());
+        other.join().unwrap();
+    });
+}
+
+/// A grandchild is made on a child while the parent is cancelled: it is
+/// cancelled once the parent's cancel has returned (born cancelled on a child
+/// the cancel reached, or attached before and cancelled with it).
+#[test]
+fn child_token_during_ancestor_cancel() {
+    model(|| {
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let made = Arc::new(Mutex::new(None));
+        let maker = {
+            let made = made.clone();
+            thread::spawn(move || *made.lock().unwrap() = Some(child.child_token()))
+        };
+        parent.cancel();
+        let grandchild = made.lock().unwrap().take();
+        if let Some(grandchild) = grandchild {
+            assert!(grandchild.is_cancelled(), "a grandchild escaped the cancel");
+        }
+        maker.join().unwrap();
     });
 }
 
@@ -244,7 +289,7 @@ fn cancelled_parent_implies_cancelled_child() {
         let child = parent.child_token();
         let grandchild = child.child_token();
         let observer = {
-            let (parent, child) = (parent.clone(), child.clone());
+            let (parent, child, grandchild) = (parent.clone(), child.clone(), grandchild.clone());
             thread::spawn(move || {
                 if parent.is_cancelled() {
                     assert!(

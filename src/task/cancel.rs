@@ -71,18 +71,24 @@ struct Node {
     state: BlockingMutex<NodeState>,
 }
 
+/// A child's link to its parent: the parent, and the child's slot in the
+/// parent's `children`.
+type Link = (Arc<Node>, usize);
+
 struct NodeState {
     /// Live `CancellationToken`s (clones) of this node.
     handles: usize,
     /// Tasks waiting in `cancelled()`; drained (and never filled again) by `cancel`.
     waiters: Slab<Waker>,
-    /// Child nodes still attached (a child detaches when it is cancelled, or when
-    /// its handles and its own children are all gone).
+    /// Child nodes still attached (a child detaches when its handles and its own
+    /// children are all gone, or when it is the token a `cancel` was called on;
+    /// the other cancelled children go with the list when this node is
+    /// cancelled).
     children: Slab<Arc<Node>>,
     /// A `cancel` is under way: no child attaches any more (see [`cancel`]).
     closing: bool,
     /// The parent and this node's slot in the parent's `children`.
-    parent: Option<(Arc<Node>, usize)>,
+    parent: Option<Link>,
 }
 
 impl NodeState {
@@ -93,7 +99,7 @@ impl NodeState {
 }
 
 impl Node {
-    fn new(parent: Option<(Arc<Node>, usize)>, cancelled: bool) -> Self {
+    fn new(parent: Option<Link>, cancelled: bool) -> Self {
         Self {
             cancelled: AtomicBool::new(cancelled),
             state: BlockingMutex::new(NodeState {
@@ -117,9 +123,9 @@ impl Node {
 /// 1. Top down, breadth first: each node not yet cancelled is marked `closing`
 ///    (from then on a child token made on it is born cancelled, so its list of
 ///    children only shrinks) and its children are collected.
-/// 2. Bottom up (the collected nodes in reverse): each node is marked cancelled,
-///    its waiters are taken and its children let go; `node` itself, last, leaves
-///    its parent's list.
+/// 2. Bottom up (the collected nodes in reverse, `node` last): each node is
+///    marked cancelled, its waiters are taken and its children let go; `node`
+///    itself leaves its parent's list.
 ///
 /// So a thread that sees a token cancelled sees its descendants cancelled too,
 /// and a `cancel` that meets another one under way does not return before the
@@ -131,40 +137,51 @@ fn cancel(node: &Arc<Node>) {
     if node.is_cancelled() {
         return;
     }
-    let mut nodes: Vec<Arc<Node>> = Vec::from([Arc::clone(node)]);
+    // The descendants, breadth first (none, and no allocation, for a leaf).
+    let mut nodes: Vec<Arc<Node>> = Vec::new();
+    close(node, &mut nodes);
     let mut next = 0;
     while let Some(current) = nodes.get(next).map(Arc::clone) {
         next += 1;
-        current.state.with(|state| {
-            if !current.cancelled.load(Ordering::Relaxed) {
-                state.closing = true;
-                nodes.extend(state.children.iter_mut().map(|child| Arc::clone(child)));
-            }
-        });
+        close(&current, &mut nodes);
     }
     let mut wakes = WakeList::new();
-    let mut parent = None;
     for current in nodes.iter().rev() {
-        // Let go of after the lock, as everything a node lets go of. A
-        // descendant's parent is cancelled by this walk, which drains its list of
-        // children, so only `node`'s own link (the last) is detached.
-        let (link, _children) = current.state.with(|state| {
-            if current.cancelled.load(Ordering::Relaxed) {
-                return (None, None);
-            }
-            current.cancelled.store(true, Ordering::Release);
-            state.waiters.drain().for_each(|w| wakes.push(Some(w)));
-            (
-                state.parent.take(),
-                Some(core::mem::replace(&mut state.children, Slab::new())),
-            )
-        });
-        parent = link;
+        // A descendant's parent is cancelled by this walk, which lets go of its
+        // whole list of children, so only `node` detaches from its parent.
+        drop(mark_cancelled(current, &mut wakes));
     }
+    let (parent, _children) = mark_cancelled(node, &mut wakes);
     if let Some((parent, slot)) = parent {
         detach(parent, slot);
     }
     wakes.wake();
+}
+
+/// Phase 1 of [`cancel`] on `node`: marks it `closing` unless it is cancelled
+/// already (then its subtree is too), and adds its children to `nodes`.
+fn close(node: &Node, nodes: &mut Vec<Arc<Node>>) {
+    node.state.with(|state| {
+        if !node.cancelled.load(Ordering::Relaxed) {
+            state.closing = true;
+            nodes.extend(state.children.iter_mut().map(|child| Arc::clone(child)));
+        }
+    });
+}
+
+/// Phase 2 of [`cancel`] on `node`: marks it cancelled unless it is already, and
+/// adds its waiters to `wakes`. Gives back its parent link and its children, for
+/// the caller to let go of after the lock, as everything a node lets go of.
+fn mark_cancelled(node: &Node, wakes: &mut WakeList) -> (Option<Link>, Option<Slab<Arc<Node>>>) {
+    node.state.with(|state| {
+        if node.cancelled.load(Ordering::Relaxed) {
+            return (None, None);
+        }
+        node.cancelled.store(true, Ordering::Release);
+        state.waiters.drain().for_each(|w| wakes.push(Some(w)));
+        let children = core::mem::replace(&mut state.children, Slab::new());
+        (state.parent.take(), Some(children))
+    })
 }
 
 /// Removes slot `slot` from `parent`'s children, and walks up while that leaves a
@@ -209,10 +226,10 @@ impl CancellationToken {
     /// waiting in [`cancelled`](Self::cancelled). Calling it again does nothing.
     ///
     /// The tokens of the subtree are cancelled children first, so whoever sees a
-    /// token cancelled sees its child tokens cancelled too; a child token made
-    /// while the cancel is under way is born cancelled. When `cancel` returns, the
-    /// whole subtree is cancelled, also when another thread cancels a token of it
-    /// at the same time. The waiters are woken after that.
+    /// token cancelled sees its descendants cancelled too. When `cancel` returns,
+    /// the whole subtree is cancelled, also when another thread cancels a token of
+    /// it at the same time, and also a child token made meanwhile (born cancelled
+    /// or cancelled before `cancel` returns). The waiters are woken after that.
     pub fn cancel(&self) {
         cancel(&self.node);
     }
@@ -252,7 +269,9 @@ impl CancellationToken {
 
     /// A new token that is cancelled when this one is, and can be cancelled on its
     /// own without affecting this one. A child of a cancelled token is born
-    /// cancelled.
+    /// cancelled, and so is one made while a [`cancel`](Self::cancel) of this token
+    /// (or of an ancestor) is under way and has reached this token: the child may
+    /// then be cancelled a moment before this token is.
     #[must_use]
     pub fn child_token(&self) -> CancellationToken {
         let parent = &self.node;
