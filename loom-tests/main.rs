@@ -23,6 +23,17 @@
 //! `generate` models check that every emitted item comes out exactly once and in
 //! order, with loom tracking the slot's cell. The time models move a `ManualTimer`
 //! themselves.
+//!
+//! A blind spot of loom 0.7 (the symptom of tokio-rs/loom#392): each atomic
+//! records one last access, so when a thread loads an atomic and later stores
+//! it, its own load hides an earlier load of the same atomic by another thread,
+//! and loom never runs the store before that earlier load. A lock-free fast path
+//! (a load, then return) on the thread that runs first (the main thread runs
+//! until it blocks) is therefore never shown the other thread's store. Models
+//! put such an observer on a spawned thread, or run both ways round (the
+//! semaphore models with `_first` variants); the load-then-store side may stay
+//! on the main thread. Accesses under a lock are not affected (every lock
+//! operation depends on every other).
 //! Without `--cfg loom` this file compiles to nothing.
 #![cfg(loom)]
 

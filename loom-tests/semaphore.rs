@@ -116,47 +116,98 @@ fn release_wakes_queued_waiter() {
 
 /// Queue nodes are recycled: a waiter that queues twice in a row (reusing the node
 /// of its first wait once that future let go of it) races a thread that releases
-/// twice. Both waits complete and no permit is lost or duplicated.
-#[test]
-fn recycled_queue_node_vs_release() {
-    model(|| {
+/// twice. Both waits complete and no permit is lost or duplicated. The waiter runs
+/// on the model's main thread or on the spawned one: loom 0.7 explores a lock-free
+/// load of the thread that runs first against the other's later store only when
+/// the other does not load that atomic first (see main.rs), and the acquire's
+/// fast path is such a load.
+fn recycled_queue_node_vs_release(waiter_on_main: bool) {
+    model(move || {
         let sem = Arc::new(Semaphore::new(0));
-        let releaser = {
+        let release = {
             let sem = sem.clone();
-            thread::spawn(move || {
+            move || {
                 sem.add_permits(1);
                 sem.add_permits(1);
-            })
+            }
         };
-        block_on(sem.acquire()).forget();
-        block_on(sem.acquire()).forget();
-        releaser.join().unwrap();
+        let wait = {
+            let sem = sem.clone();
+            move || {
+                block_on(sem.acquire()).forget();
+                block_on(sem.acquire()).forget();
+            }
+        };
+        if waiter_on_main {
+            let releaser = thread::spawn(release);
+            wait();
+            releaser.join().unwrap();
+        } else {
+            let waiter = thread::spawn(wait);
+            release();
+            waiter.join().unwrap();
+        }
         assert_eq!(sem.available_permits(), 0);
     });
+}
+
+/// [`recycled_queue_node_vs_release`], the waiter on the main thread.
+#[test]
+fn recycled_queue_node_vs_release_waiter_first() {
+    recycled_queue_node_vs_release(true);
+}
+
+/// [`recycled_queue_node_vs_release`], the releaser on the main thread.
+#[test]
+fn recycled_queue_node_vs_release_releaser_first() {
+    recycled_queue_node_vs_release(false);
 }
 
 /// Two waiters queued in a known order (the first polled first); a permit is added
 /// on one thread while the first waiter is dropped on another: whether the
 /// permit reached the first waiter before its drop (a full grant it gives back)
 /// or not, the second waiter gets it (a lost permit or wake-up is a loom
-/// deadlock), and once its guard is gone the permit is free again.
-#[test]
-fn granted_waiter_dropped_vs_release_passes_on() {
-    model(|| {
+/// deadlock), and once its guard is gone the permit is free again. The second
+/// waiter is driven on the main thread or on a spawned one (see
+/// [`recycled_queue_node_vs_release`]: its fast path is a lock-free load).
+fn granted_waiter_dropped_vs_release_passes_on(second_on_main: bool) {
+    model(move || {
         // The owning waits take a std `Arc` (the crate's own, under loom too).
         let sem = std::sync::Arc::new(Semaphore::new(0));
         let first = waiting(sem.acquire_arc());
         let second = waiting(sem.acquire_arc());
-        let adder = {
-            let sem = sem.clone();
-            thread::spawn(move || sem.add_permits(1))
+        let guard = if second_on_main {
+            let adder = {
+                let sem = sem.clone();
+                thread::spawn(move || sem.add_permits(1))
+            };
+            let dropper = thread::spawn(move || drop(first));
+            let guard = block_on(second);
+            adder.join().unwrap();
+            dropper.join().unwrap();
+            guard
+        } else {
+            let dropper = thread::spawn(move || drop(first));
+            let waiter = thread::spawn(move || block_on(second));
+            sem.add_permits(1);
+            dropper.join().unwrap();
+            waiter.join().unwrap()
         };
-        let dropper = thread::spawn(move || drop(first));
-        let guard = block_on(second);
-        adder.join().unwrap();
-        dropper.join().unwrap();
         assert_eq!(sem.available_permits(), 0);
         drop(guard);
         assert_eq!(sem.available_permits(), 1);
     });
+}
+
+/// [`granted_waiter_dropped_vs_release_passes_on`], the second waiter on the main
+/// thread.
+#[test]
+fn granted_waiter_dropped_vs_release_passes_on_waiter_first() {
+    granted_waiter_dropped_vs_release_passes_on(true);
+}
+
+/// [`granted_waiter_dropped_vs_release_passes_on`], the release on the main thread.
+#[test]
+fn granted_waiter_dropped_vs_release_passes_on_release_first() {
+    granted_waiter_dropped_vs_release_passes_on(false);
 }
