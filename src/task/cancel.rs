@@ -141,7 +141,7 @@ fn cancel(node: &Arc<Node>) {
     let mut nodes: Vec<Arc<Node>> = Vec::new();
     close(node, &mut nodes);
     let mut next = 0;
-    while let Some(current) = nodes.get(next).map(Arc::clone) {
+    while let Some(current) = nodes.get(next).cloned() {
         next += 1;
         close(&current, &mut nodes);
     }
