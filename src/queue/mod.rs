@@ -84,7 +84,12 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 /// on `no_std` don't use a queue from an interrupt handler that may preempt a task
 /// of the same core while it uses the same queue). If `Ord` panics during a put or
 /// a get, the item stays queued and counted (possibly out of order), the lock is
-/// released as the panic unwinds, and the queue stays usable.
+/// released as the panic unwinds, and the queue stays usable. One thing may be
+/// lost then, as with a waker that panics (see the crate docs): when a get makes
+/// room for several waiting puts and `Ord` panics on a later one's item, the
+/// tasks told before the panic (the earlier puts, and a stream or a get their
+/// items went to) keep what they were given but are not woken; each finds it at
+/// its next poll.
 ///
 /// # Examples
 ///
