@@ -632,12 +632,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         // An attempt is started here (by a new `Retry`, or one that yielded after
-        // a run of sleeps) and polled here; an error and the sleeps are `drive`,
-        // out of line. Inlined into the caller, this is all an operation that
-        // succeeds at once costs, and the caller's loop keeps its variables in
-        // registers. With the whole loop here, the bench's caller stored and
-        // reloaded them every call: 1.05x-1.30x the direct await, against
-        // 0.96x-1.14x this way (benches/README.md).
+        // a run of sleeps) and polled here; an error and the sleeps are `drive`.
+        // Inlined into the caller, this is all an operation that succeeds at once
+        // costs. For the caller's loop to keep its variables in registers, no
+        // call that is not inlined may get a pointer into the caller's future
+        // (where this `Retry` lives) on any path back into that loop: the
+        // compiler must then assume the call changes them, and stores and reloads
+        // them every turn (a chain through memory that cost up to 1.3x the direct
+        // await). So `drive` is inlined too, and calls the one function of its own
+        // that is not (`Backoff::next`, not generic) on a copy of the `Backoff`
+        // (benches/README.md, "`retry` keeps the caller's registers").
         if let StateProj::Idle = this.state.as_mut().project() {
             this.state.set(State::Running {
                 attempt: (this.op)(),
@@ -656,8 +660,8 @@ where
 /// The rest of [`Retry::poll`], from an attempt's `error` (the state holds that
 /// finished attempt) or from a sleep (`None`; the state holds the sleep): the
 /// sleeps and the attempts after them, until one succeeds, the retries run out,
-/// or it yields. Never inlined, so that `poll` stays small where it is inlined.
-#[inline(never)]
+/// or it yields. Inlined, as `poll` (see there).
+#[inline]
 fn drive<Tm, Op, Fut, T, E, W, N>(
     mut this: RetryProj<'_, Tm, Op, Fut, W, N>,
     mut error: Option<E>,
@@ -674,7 +678,11 @@ where
     loop {
         if let Some(error) = error.take() {
             let delay = if this.when.retry_when(&error) {
-                this.backoff.next()
+                // On a copy: `next` is not inlined into the caller (see `poll`).
+                let mut backoff = this.backoff.clone();
+                let delay = backoff.next();
+                *this.backoff = backoff;
+                delay
             } else {
                 None
             };
