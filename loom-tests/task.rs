@@ -448,6 +448,26 @@ fn last_handle_drop_vs_poll_keeps_no_task_waker() {
     });
 }
 
+/// The `JoinHandle` is gone; the last `AbortHandle` aborts and is dropped while
+/// the task is polled: either the poll kept the task's waker (some handle could
+/// still abort) and the abort wakes it, or the poll comes after the abort and sees
+/// its flag, also when no handle is left and it keeps no waker. The runner
+/// finishes either way (a lost wake-up is a loom deadlock).
+#[test]
+fn last_abort_handle_aborts_and_drops_vs_poll() {
+    model(|| {
+        let (handle, task) = spawn_here(pending::<()>());
+        let abort = handle.abort_handle();
+        drop(handle);
+        let aborter = thread::spawn(move || {
+            abort.abort();
+            drop(abort);
+        });
+        block_on(task);
+        aborter.join().unwrap();
+    });
+}
+
 /// A callback for `on_complete` that counts its runs in `calls` and records the
 /// outcome in `outcome` (1: `Ok(42)`, 2: cancelled, after the future's `Drop`);
 /// every callback of one task must see the same outcome.

@@ -1322,7 +1322,7 @@ fn an_abort_handle_aborts_from_another_thread() {
 }
 
 /// An executor that owns nothing: a task lives in the wakers of its future (as in
-/// `futures::executor::ThreadPool` or bare `async-task`), and is polled, on the
+/// `futures::executor::ThreadPool`), and is polled, on the
 /// waking thread, each time it is woken. A task that nobody can wake any more is
 /// freed, its future dropped.
 fn spawn_owned_by_wakers(future: BoxedUnit) {
@@ -1396,14 +1396,21 @@ fn a_task_nobody_can_wake_or_abort_is_freed_by_an_executor_that_frees_on_the_las
     drop(handle);
     assert_eq!(drops.count(), 4);
 
+    // An `AbortOnDrop` aborts through that waker when dropped.
+    let handle = spawn(&spawner, parked_in(&holder, drops.mark())).abort_on_drop();
+    drop(holder.lock().unwrap().take());
+    assert_eq!(drops.count(), 4, "kept for the handle");
+    drop(handle);
+    assert_eq!(drops.count(), 5, "woken, polled and aborted");
+
     // A `BackgroundTasks` keeps its tasks' wakers to abort them, until it is
     // dropped.
     let tasks = BackgroundTasks::new(spawner);
     drop(tasks.spawn(parked_in(&holder, drops.mark())));
     drop(holder.lock().unwrap().take());
-    assert_eq!((drops.count(), tasks.len()), (4, 1), "kept for cancel_all");
+    assert_eq!((drops.count(), tasks.len()), (5, 1), "kept for cancel_all");
     drop(tasks);
-    assert_eq!(drops.count(), 5);
+    assert_eq!(drops.count(), 6);
 }
 
 #[test]
@@ -2046,6 +2053,21 @@ fn join_waits_for_every_task_including_those_spawned_meanwhile() {
     assert!(join.is_woken());
     join.assert_ready();
     now(tasks.join());
+}
+
+#[test]
+fn a_background_set_may_outlive_what_its_spawner_borrows() {
+    // Compiles only if dropping the set does not use the spawner (no `Drop` on
+    // `BackgroundTasks<S>` itself): here the executor the spawner borrows is
+    // dropped first, as locals declared later are.
+    let tasks;
+    let ex = Manual::new();
+    tasks = BackgroundTasks::new(|future: BoxedUnit| {
+        async_patterns::task::Spawn::spawn_boxed(&ex, future)
+    });
+    drop(tasks.spawn(async {}));
+    assert_eq!(ex.run(), 1);
+    assert!(tasks.is_empty());
 }
 
 #[test]

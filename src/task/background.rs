@@ -49,7 +49,36 @@ type AbortFn = Box<dyn Fn() -> Option<Waker> + Send + Sync>;
 /// ```
 pub struct BackgroundTasks<S> {
     spawner: S,
-    registry: Arc<Registry>,
+    registry: Owner,
+}
+
+/// The set's own reference to its registry. When the set is dropped, nobody can
+/// abort its tasks any more, so this lets go of their aborts (a task keeps its
+/// own waker only while something can abort it). The `Drop` is here, on a field
+/// that is not generic, so that the spawner need not outlive the set.
+struct Owner(Arc<Registry>);
+
+impl core::ops::Deref for Owner {
+    type Target = Arc<Registry>;
+
+    fn deref(&self) -> &Arc<Registry> {
+        &self.0
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // Each abort is replaced by one that does nothing, so that a task leaving
+        // later still finds its slot; the old ones are dropped after the lock.
+        let aborts: Vec<AbortFn> = self.0.state.with(|state| {
+            state
+                .tasks
+                .iter_mut()
+                .map(|abort| mem::replace(abort, Box::new(|| None)))
+                .collect()
+        });
+        drop(aborts);
+    }
 }
 
 struct Registry {
@@ -94,13 +123,13 @@ impl<S: Spawn> BackgroundTasks<S> {
     pub fn new(spawner: S) -> Self {
         Self {
             spawner,
-            registry: Arc::new(Registry {
+            registry: Owner(Arc::new(Registry {
                 state: BlockingMutex::new(RegistryState {
                     tasks: Slab::new(),
                     joiners: Slab::new(),
                     shutdowns: 0,
                 }),
-            }),
+            })),
         }
     }
 
@@ -209,23 +238,6 @@ impl<S> BackgroundTasks<S> {
             tasks: self,
             stage: Stage::NotStarted,
         }
-    }
-}
-
-impl<S> Drop for BackgroundTasks<S> {
-    fn drop(&mut self) {
-        // Nobody can abort the tasks any more: their aborts go (a task keeps its
-        // own waker only while something can abort it), each replaced by one that
-        // does nothing, so that a task leaving later still finds its slot. They
-        // are dropped after the lock.
-        let aborts: Vec<AbortFn> = self.registry.state.with(|state| {
-            state
-                .tasks
-                .iter_mut()
-                .map(|abort| mem::replace(abort, Box::new(|| None)))
-                .collect()
-        });
-        drop(aborts);
     }
 }
 

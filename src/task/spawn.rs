@@ -593,9 +593,14 @@ fn drop_catching<F>(mut stage: Pin<&mut Stage<F>>) {
 /// turns that around.
 ///
 /// To be abortable, a pending task keeps a clone of its own waker, but only while
-/// this handle or an [`AbortHandle`] of it lives: a detached task that nobody can
-/// wake any more is freed by an executor that frees tasks with their last waker
-/// (`futures`' `ThreadPool`, bare `async-task`), as a plain future would be.
+/// something can abort it: this handle, an [`AbortHandle`] of it, or the
+/// [`BackgroundTasks`](super::BackgroundTasks) that tracks it. Once none is left,
+/// a task that nobody can wake any more is freed by an executor that frees tasks
+/// with their last waker (`futures`' `ThreadPool`), as a plain future would be:
+/// its future is dropped, and its [`on_complete`](Self::on_complete) callbacks
+/// run with `Cancelled`, on the thread that let go of the last waker or handle. (A
+/// task that holds its own handle, or the `BackgroundTasks` that tracks it, is
+/// not freed that way.)
 ///
 /// # Panics
 ///
@@ -745,7 +750,7 @@ impl<T> Drop for JoinHandle<T> {
         // the waker of a task that awaited the handle, which it would otherwise
         // keep for as long as it runs, and of its own waker if no `AbortHandle` is
         // left. An output published and not taken is dropped here, after the
-        // lock; none of them waits for the last `AbortHandle`.
+        // lock: the output does not wait for the last `AbortHandle`.
         let let_go = self.shared.state.with(|state| {
             state.detached = true;
             let output = match state.output {
@@ -840,6 +845,9 @@ impl<T> fmt::Debug for AbortOnDrop<T> {
 }
 
 /// Aborts a task without access to its output; see [`JoinHandle::abort_handle`].
+///
+/// While it lives, a pending task keeps a clone of its own waker, to be woken
+/// when aborted (see [`JoinHandle`]).
 pub struct AbortHandle {
     abort: Box<dyn Fn() + Send + Sync>,
 }
