@@ -873,7 +873,7 @@ fn producer_consumer_on_tokio() {
 #[test]
 fn producer_consumer_on_threads_blocking() {
     const PRODUCERS: u64 = 2;
-    const CONSUMERS: usize = 3;
+    const CONSUMERS: usize = 4;
     let queue = Arc::new(Queue::new(VecDeque::new()));
     let cv = Arc::new(Condvar::new());
     let consumed = {
@@ -886,15 +886,34 @@ fn producer_consumer_on_threads_blocking() {
                         s.spawn(move || {
                             let mut got = Vec::new();
                             loop {
-                                let mut g = queue.lock_blocking();
-                                if id % 2 == 0 {
-                                    g = cv.wait_until_blocking(g, |q| !q.is_empty());
-                                } else {
-                                    while g.is_empty() {
-                                        g = cv.wait_blocking(g);
+                                let item = match id % 4 {
+                                    0 => {
+                                        let mut g = queue.lock_blocking();
+                                        g = cv.wait_until_blocking(g, |q| !q.is_empty());
+                                        g.pop_front()
                                     }
-                                }
-                                match g.pop_front().unwrap() {
+                                    1 => {
+                                        let mut g = queue.lock_blocking();
+                                        while g.is_empty() {
+                                            g = cv.wait_blocking(g);
+                                        }
+                                        g.pop_front()
+                                    }
+                                    2 => {
+                                        let g = queue.lock_arc_blocking();
+                                        let mut g =
+                                            cv.wait_until_arc_blocking(g, |q| !q.is_empty());
+                                        g.pop_front()
+                                    }
+                                    _ => {
+                                        let mut g = queue.lock_arc_blocking();
+                                        while g.is_empty() {
+                                            g = cv.wait_arc_blocking(g);
+                                        }
+                                        g.pop_front()
+                                    }
+                                };
+                                match item.unwrap() {
                                     Some(item) => got.push(item),
                                     None => return got,
                                 }

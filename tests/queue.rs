@@ -1508,9 +1508,13 @@ fn send_blocking_and_recv_blocking_across_threads() {
                 got
             });
             for i in 0..ITEMS {
-                tx.send_blocking(i).unwrap();
+                if i % 2 == 0 {
+                    tx.send_blocking(i).unwrap();
+                } else {
+                    tx.reserve_blocking().unwrap().put(i);
+                }
             }
-            futures::executor::block_on(tx.join());
+            tx.join_blocking();
             drop(tx); // shuts down: the consumer's recv fails
             consumer.join().unwrap()
         })

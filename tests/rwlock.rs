@@ -352,12 +352,10 @@ fn blocking_twins() {
                         1 => *l.write_arc_blocking() += 1,
                         _ => {
                             let up = l.upgradable_read_blocking();
-                            drop(up);
+                            drop(RwLockUpgradableReadGuard::upgrade_blocking(up));
                             let up = l.upgradable_read_arc_blocking();
                             let _ = *l.read_blocking() + *l.read_arc_blocking();
-                            *futures_lite::future::block_on(
-                                RwLockUpgradableReadGuardArc::upgrade(up),
-                            ) += 1;
+                            *RwLockUpgradableReadGuardArc::upgrade_blocking(up) += 1;
                         }
                     }
                 }

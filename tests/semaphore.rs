@@ -543,14 +543,16 @@ fn blocking_twins() {
             let (s, inside) = (s.clone(), inside.clone());
             scope.spawn(move || {
                 for _ in 0..ROUNDS {
-                    let g = if i % 2 == 0 {
-                        s.acquire_blocking()
-                    } else {
-                        s.acquire_many_blocking(1)
+                    let enter = || {
+                        assert!(inside.fetch_add(1, Ordering::SeqCst) < 2);
+                        inside.fetch_sub(1, Ordering::SeqCst);
                     };
-                    assert!(inside.fetch_add(1, Ordering::SeqCst) < 2);
-                    inside.fetch_sub(1, Ordering::SeqCst);
-                    drop(g);
+                    match i % 4 {
+                        0 => drop((s.acquire_blocking(), enter())),
+                        1 => drop((s.acquire_many_blocking(1), enter())),
+                        2 => drop((s.acquire_arc_blocking(), enter())),
+                        _ => drop((s.acquire_many_arc_blocking(1), enter())),
+                    }
                 }
             });
         }

@@ -104,6 +104,22 @@ impl<T> Sender<T> {
         self.chan.queue.put_blocking(item)
     }
 
+    /// [`Queue::reserve_blocking`].
+    ///
+    /// # Errors
+    ///
+    /// As [`reserve`](Self::reserve).
+    #[cfg(feature = "std")]
+    pub fn reserve_blocking(&self) -> Result<PutPermit<'_, T>, ShutdownError> {
+        self.chan.queue.reserve_blocking()
+    }
+
+    /// [`join`](Self::join), blocking the thread (for synchronous code only).
+    #[cfg(feature = "std")]
+    pub fn join_blocking(&self) {
+        crate::sync_facade::block_on(self.join());
+    }
+
     /// The queue behind this handle (for `len`, `shutdown`, ...).
     pub fn queue(&self) -> &Queue<T> {
         &self.chan.queue

@@ -901,6 +901,48 @@ impl<T> Queue<T> {
         crate::sync_facade::block_on(self.get())
     }
 
+    /// Holds a slot for one item, blocking the thread while the queue is full
+    /// (for synchronous code only).
+    ///
+    /// # Errors
+    ///
+    /// As [`reserve`](Self::reserve).
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let queue = Queue::bounded(1);
+    /// let permit = queue.reserve_blocking().unwrap();
+    /// permit.put(7);
+    /// assert_eq!(queue.get_blocking(), Ok(7));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn reserve_blocking(&self) -> Result<PutPermit<'_, T>, ShutdownError> {
+        crate::sync_facade::block_on(self.reserve())
+    }
+
+    /// Blocks the thread until every item put was taken and marked done (for
+    /// synchronous code only); see [`join`](Self::join).
+    ///
+    /// ```
+    /// use async_patterns::queue::Queue;
+    ///
+    /// let queue = Queue::unbounded();
+    /// queue.try_put("job").unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let _job = queue.get_blocking().unwrap();
+    ///         queue.task_done().unwrap();
+    ///     });
+    ///     queue.join_blocking(); // returns once the worker marked it done
+    ///     assert_eq!(queue.len(), 0);
+    /// });
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn join_blocking(&self) {
+        crate::sync_facade::block_on(self.join());
+    }
+
     // --- the engines of the futures ---
 
     fn poll_put(

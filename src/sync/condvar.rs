@@ -293,6 +293,24 @@ impl Condvar {
             condition,
         }
     }
+
+    /// [`wait_arc`](Self::wait_arc) that blocks the thread (for synchronous code
+    /// only).
+    #[cfg(feature = "std")]
+    pub fn wait_arc_blocking<T: ?Sized>(&self, guard: MutexGuardArc<T>) -> MutexGuardArc<T> {
+        crate::sync_facade::block_on(self.wait_arc(guard))
+    }
+
+    /// [`wait_until_arc`](Self::wait_until_arc) that blocks the thread (for
+    /// synchronous code only).
+    #[cfg(feature = "std")]
+    pub fn wait_until_arc_blocking<T: ?Sized>(
+        &self,
+        guard: MutexGuardArc<T>,
+        condition: impl FnMut(&mut T) -> bool,
+    ) -> MutexGuardArc<T> {
+        crate::sync_facade::block_on(self.wait_until_arc(guard, condition))
+    }
 }
 
 impl Default for Condvar {

@@ -316,6 +316,12 @@ impl RawUpgradable {
 /// The other way round, readers wait while writers keep coming (writers are
 /// preferred), as in `async-lock`.
 ///
+/// So a task that holds a read guard must not wait for a second read of the same
+/// lock: if a writer queued in between, the second read waits for the writer,
+/// which waits for the first read, for ever (tokio's `RwLock` has the same rule).
+/// There is no poisoning: a guard dropped while a panic unwinds releases the lock
+/// like any other.
+///
 /// # Examples
 ///
 /// ```
@@ -1105,6 +1111,22 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         }
     }
 
+    /// [`upgrade`](Self::upgrade) that blocks the thread (for synchronous code
+    /// only).
+    ///
+    /// ```
+    /// use async_patterns::sync::{RwLock, RwLockUpgradableReadGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let up = lock.upgradable_read_blocking();
+    /// *RwLockUpgradableReadGuard::upgrade_blocking(up) += 1;
+    /// assert_eq!(*lock.read_blocking(), 2);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn upgrade_blocking(guard: Self) -> RwLockWriteGuard<'a, T> {
+        crate::sync_facade::block_on(Self::upgrade(guard))
+    }
+
     /// Upgrades at once if this is the only reader, or gives the guard back.
     ///
     /// # Errors
@@ -1215,6 +1237,13 @@ impl<T: ?Sized> RwLockUpgradableReadGuardArc<T> {
             lock: Some(lock),
             raw: RawWrite::upgrading(),
         }
+    }
+
+    /// [`upgrade`](Self::upgrade) that blocks the thread (for synchronous code
+    /// only).
+    #[cfg(feature = "std")]
+    pub fn upgrade_blocking(guard: Self) -> RwLockWriteGuardArc<T> {
+        crate::sync_facade::block_on(Self::upgrade(guard))
     }
 
     /// [`RwLockUpgradableReadGuard::try_upgrade`] for the owning guard.

@@ -549,6 +549,34 @@ impl Semaphore {
         }
     }
 
+    /// [`acquire_arc`](Self::acquire_arc) that blocks the thread (for synchronous
+    /// code only).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use async_patterns::sync::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// let guard = sem.acquire_arc_blocking();
+    /// std::thread::spawn(move || drop(guard)).join().unwrap(); // 'static
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn acquire_arc_blocking(self: &PublicArc<Self>) -> SemaphoreGuardArc {
+        crate::sync_facade::block_on(self.acquire_arc())
+    }
+
+    /// [`acquire_many_arc`](Self::acquire_many_arc) that blocks the thread (for
+    /// synchronous code only).
+    ///
+    /// # Panics
+    ///
+    /// As [`acquire_many`](Self::acquire_many).
+    #[cfg(feature = "std")]
+    pub fn acquire_many_arc_blocking(self: &PublicArc<Self>, n: usize) -> SemaphoreGuardArc {
+        crate::sync_facade::block_on(self.acquire_many_arc(n))
+    }
+
     /// [`try_acquire`](Self::try_acquire) returning an owning guard.
     ///
     /// ```
