@@ -262,6 +262,10 @@ fn error_types() {
     assert_eq!(TryPutError::Shutdown(2).into_inner(), 2);
     assert!(TryPutError::Full(1).is_full());
     assert!(!TryPutError::Shutdown(1).is_full());
+    assert!(TryPutError::Shutdown(1).is_shutdown());
+    assert!(!TryPutError::Full(1).is_shutdown());
+    assert!(TryGetError::Empty.is_empty() && !TryGetError::Empty.is_shutdown());
+    assert!(TryGetError::Shutdown.is_shutdown() && !TryGetError::Shutdown.is_empty());
     assert_eq!(format!("{:?}", TryPutError::Full(1)), "Full(..)");
     assert_eq!(TryPutError::Full(1).to_string(), "the queue is full");
     assert_eq!(
@@ -281,6 +285,17 @@ fn error_types() {
         TaskDoneError.into(),
     ];
     assert_eq!(boxed.len(), 5);
+}
+
+#[test]
+fn the_default_queue_is_unbounded_fifo() {
+    let queue: Queue<u32> = Queue::default();
+    assert_eq!(queue.capacity(), None);
+    for i in 0..1000 {
+        queue.try_put(i).unwrap();
+    }
+    assert_eq!(queue.try_get(), Ok(0));
+    assert_eq!(queue.try_get(), Ok(1));
 }
 
 // ---- backpressure ----------------------------------------------------------

@@ -1557,6 +1557,21 @@ fn push_returns_distinct_ids_that_join_next_with_id_reports() {
 }
 
 #[test]
+fn try_join_next_with_id_reports_the_id_of_each_push() {
+    let mut set = TaskSet::new();
+    let ids: Vec<usize> = [2usize, 0, 1]
+        .into_iter()
+        .map(|n| set.push(after_yields(n, n)))
+        .collect();
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(set.try_join_next_with_id());
+    }
+    assert!(set.is_empty());
+    assert_eq!(got, [(ids[1], 0), (ids[2], 1), (ids[0], 2)]);
+}
+
+#[test]
 fn try_join_next_polls_what_woke_and_never_waits() {
     let events: Vec<Arc<Event>> = (0..3).map(|_| Arc::new(Event::new())).collect();
     let mut set: TaskSet<Boxed<usize>> = events

@@ -1090,6 +1090,13 @@ impl<T> Queue<T> {
     }
 }
 
+/// An unbounded FIFO queue, as asyncio's `Queue()`: [`Queue::unbounded`].
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Self::unbounded()
+    }
+}
+
 impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (len, unfinished, shutdown) = self
@@ -1415,6 +1422,11 @@ impl<T> TryPutError<T> {
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Full(_))
     }
+
+    /// Whether the queue was shut down (rather than full).
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Shutdown(_))
+    }
 }
 
 impl<T> fmt::Debug for TryPutError<T> {
@@ -1456,6 +1468,18 @@ pub enum TryGetError {
     Empty,
     /// The queue is shut down and empty.
     Shutdown,
+}
+
+impl TryGetError {
+    /// Whether the queue was empty for now (rather than shut down).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// Whether the queue is shut down (and empty: nothing will come any more).
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Shutdown)
+    }
 }
 
 impl fmt::Display for TryGetError {

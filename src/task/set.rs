@@ -566,8 +566,28 @@ impl<F: Future> TaskSet<F> {
     /// assert_eq!(set.len(), 1);
     /// ```
     pub fn try_join_next(&mut self) -> Option<F::Output> {
+        self.try_join_next_with_id().map(|(_, output)| output)
+    }
+
+    /// [`try_join_next`](Self::try_join_next), with the id [`push`](Self::push)
+    /// returned for the future that finished.
+    ///
+    /// # Panics
+    ///
+    /// As for [`try_join_next`](Self::try_join_next).
+    ///
+    /// ```
+    /// use async_patterns::task::TaskSet;
+    /// use std::future::Ready;
+    ///
+    /// let mut set: TaskSet<Ready<&str>> = TaskSet::new();
+    /// let id = set.push(std::future::ready("done"));
+    /// assert_eq!(set.try_join_next_with_id(), Some((id, "done")));
+    /// assert_eq!(set.try_join_next_with_id(), None);
+    /// ```
+    pub fn try_join_next_with_id(&mut self) -> Option<(usize, F::Output)> {
         match self.poll_woken(None) {
-            Poll::Ready(next) => next.map(|(_, output)| output),
+            Poll::Ready(next) => next,
             Poll::Pending => None,
         }
     }
