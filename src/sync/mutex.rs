@@ -242,7 +242,11 @@ impl fmt::Debug for RawLock {
 /// the lock taken again each time starts *starving*: from then on newcomers queue up
 /// behind it and the lock goes to the waiters, roughly in order (a waiter woken
 /// when another took the lock first waits again at the back), so no waiter
-/// starves, even while another task relocks the mutex in a tight loop.
+/// starves, even while another task relocks the mutex in a tight loop. This is
+/// `async-lock`'s policy; tokio's `Mutex` and asyncio's `Lock` are strictly
+/// first come, first served instead: there a newcomer never overtakes a waiter
+/// (tokio's `try_lock` fails while anybody waits), here it may, and
+/// [`try_lock`](Self::try_lock) may succeed while tasks wait.
 ///
 /// # Examples
 ///

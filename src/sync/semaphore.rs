@@ -863,7 +863,20 @@ pub struct SemaphoreGuard<'a> {
     permits: usize,
 }
 
-impl SemaphoreGuard<'_> {
+impl<'a> SemaphoreGuard<'a> {
+    /// The semaphore the permits came from.
+    ///
+    /// ```
+    /// use async_patterns::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let guard = sem.try_acquire().unwrap();
+    /// assert!(std::ptr::eq(guard.semaphore(), &sem));
+    /// ```
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.sem
+    }
+
     /// How many permits this guard holds.
     #[inline]
     pub fn permits(&self) -> usize {
