@@ -1530,6 +1530,7 @@ fn send_blocking_and_recv_blocking_across_threads() {
                 }
             }
             tx.join_blocking();
+            assert_eq!(tx.queue().unfinished_tasks(), 0, "join returned early");
             drop(tx); // shuts down: the consumer's recv fails
             consumer.join().unwrap()
         })

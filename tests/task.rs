@@ -1559,6 +1559,10 @@ fn push_returns_distinct_ids_that_join_next_with_id_reports() {
 #[test]
 fn try_join_next_with_id_reports_the_id_of_each_push() {
     let mut set = TaskSet::new();
+    // Slots used and freed first, so that ids are not the slots' indices.
+    set.push(after_yields(0, 9));
+    set.push(after_yields(0, 9));
+    assert_eq!(block_on(set.join_all()), [9, 9]);
     let ids: Vec<usize> = [2usize, 0, 1]
         .into_iter()
         .map(|n| set.push(after_yields(n, n)))

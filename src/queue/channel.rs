@@ -117,7 +117,7 @@ impl<T> Sender<T> {
     /// [`join`](Self::join), blocking the thread (for synchronous code only).
     #[cfg(feature = "std")]
     pub fn join_blocking(&self) {
-        crate::sync_facade::block_on(self.join());
+        self.chan.queue.join_blocking();
     }
 
     /// The queue behind this handle (for `len`, `shutdown`, ...).

@@ -935,7 +935,7 @@ impl<T> Queue<T> {
     ///         queue.task_done().unwrap();
     ///     });
     ///     queue.join_blocking(); // returns once the worker marked it done
-    ///     assert_eq!(queue.len(), 0);
+    ///     assert_eq!(queue.unfinished_tasks(), 0);
     /// });
     /// ```
     #[cfg(feature = "std")]

@@ -639,9 +639,13 @@ where
         // (where this `Retry` lives) on any path back into that loop: the
         // compiler must then assume the call changes them, and stores and reloads
         // them every turn (a chain through memory that cost up to 1.3x the direct
-        // await). So `drive` is inlined too, and calls the one function of its own
-        // that is not (`Backoff::next`, not generic) on a copy of the `Backoff`
-        // (benches/README.md, "`retry` keeps the caller's registers").
+        // await). So `drive` is marked `#[inline]` too, and calls the one function
+        // of this crate's own there that cannot be inlined into the caller
+        // (`Backoff::next`, not generic) on a copy of the `Backoff`. What the
+        // operation and the timer call is theirs: with a timer whose `sleep` or
+        // sleep future is not inlined (`ManualTimer`, `TokioTimer`), the caller
+        // stores and reloads again (benches/README.md, "`retry` keeps the
+        // caller's registers").
         if let StateProj::Idle = this.state.as_mut().project() {
             this.state.set(State::Running {
                 attempt: (this.op)(),
