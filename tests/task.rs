@@ -1372,14 +1372,23 @@ fn a_task_nobody_can_wake_or_abort_is_freed_by_an_executor_that_frees_on_the_las
     drop(holder.lock().unwrap().take());
     assert_eq!(drops.count(), 1, "the task kept no waker of its own");
 
+    // Polled again after its handles are gone (woken through the waker it waits
+    // with), it keeps no waker of its own either.
+    drop(spawn(&spawner, parked_in(&holder, drops.mark())));
+    let waker = holder.lock().unwrap().take().expect("waiting");
+    waker.wake(); // polled again at once: it parks a new waker
+    assert_eq!(drops.count(), 1, "its waker is held");
+    drop(holder.lock().unwrap().take());
+    assert_eq!(drops.count(), 2, "the poll kept no waker of its own");
+
     // An `AbortHandle` keeps the task's waker (to abort it), and then lets go.
     let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
     let abort = handle.abort_handle();
     drop(handle);
     drop(holder.lock().unwrap().take());
-    assert_eq!(drops.count(), 1, "kept for the abort handle");
+    assert_eq!(drops.count(), 2, "kept for the abort handle");
     drop(abort);
-    assert_eq!(drops.count(), 2);
+    assert_eq!(drops.count(), 3);
 
     // And the abort works through that waker.
     let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
@@ -1387,30 +1396,30 @@ fn a_task_nobody_can_wake_or_abort_is_freed_by_an_executor_that_frees_on_the_las
     drop(handle);
     drop(holder.lock().unwrap().take());
     abort.abort();
-    assert_eq!(drops.count(), 3, "woken, polled and aborted");
+    assert_eq!(drops.count(), 4, "woken, polled and aborted");
 
     // The same with the `JoinHandle` kept: dropping it lets go.
     let handle = spawn(&spawner, parked_in(&holder, drops.mark()));
     drop(holder.lock().unwrap().take());
-    assert_eq!(drops.count(), 3, "kept for the join handle");
+    assert_eq!(drops.count(), 4, "kept for the join handle");
     drop(handle);
-    assert_eq!(drops.count(), 4);
+    assert_eq!(drops.count(), 5);
 
     // An `AbortOnDrop` aborts through that waker when dropped.
     let handle = spawn(&spawner, parked_in(&holder, drops.mark())).abort_on_drop();
     drop(holder.lock().unwrap().take());
-    assert_eq!(drops.count(), 4, "kept for the handle");
+    assert_eq!(drops.count(), 5, "kept for the handle");
     drop(handle);
-    assert_eq!(drops.count(), 5, "woken, polled and aborted");
+    assert_eq!(drops.count(), 6, "woken, polled and aborted");
 
     // A `BackgroundTasks` keeps its tasks' wakers to abort them, until it is
     // dropped.
     let tasks = BackgroundTasks::new(spawner);
     drop(tasks.spawn(parked_in(&holder, drops.mark())));
     drop(holder.lock().unwrap().take());
-    assert_eq!((drops.count(), tasks.len()), (5, 1), "kept for cancel_all");
+    assert_eq!((drops.count(), tasks.len()), (6, 1), "kept for cancel_all");
     drop(tasks);
-    assert_eq!(drops.count(), 6);
+    assert_eq!(drops.count(), 7);
 }
 
 #[test]
