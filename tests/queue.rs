@@ -1540,6 +1540,37 @@ fn send_blocking_and_recv_blocking_across_threads() {
 
 // ---- threads -------------------------------------------------------------------
 
+/// `join_blocking` (through `join`) on a queue with one item taken and not done:
+/// it is still blocked 20 ms later, and returns once the item is marked done.
+fn join_blocking_waits_for_task_done(join_blocking: impl FnOnce() + Send, queue: &Queue<u8>) {
+    queue.try_put(1).unwrap();
+    assert_eq!(queue.try_get(), Ok(1)); // taken, not done
+    let joined = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let joiner = s.spawn(|| {
+            join_blocking();
+            joined.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(
+            !joined.load(Ordering::SeqCst),
+            "join returned with work unfinished"
+        );
+        queue.task_done().unwrap();
+        joiner.join().unwrap();
+        assert!(joined.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn join_blocking_waits_until_the_work_is_done() {
+    let queue = Queue::unbounded();
+    join_blocking_waits_for_task_done(|| queue.join_blocking(), &queue);
+    let (tx, rx) = Queue::unbounded().split();
+    join_blocking_waits_for_task_done(|| tx.join_blocking(), tx.queue());
+    drop(rx);
+}
+
 #[test]
 fn put_blocking_and_get_blocking_across_threads() {
     const PRODUCERS: u64 = 3;
