@@ -1291,8 +1291,10 @@ fn a_detached_tasks_output_is_dropped_when_it_finishes_even_with_an_abort_handle
     ex.tick();
     drop(handle);
     assert_eq!(drops.count(), 0, "the task is still running");
+    assert!(!abort.is_finished());
     ex.run();
     assert_eq!(ex.live(), 0);
+    assert!(abort.is_finished());
     assert_eq!(drops.count(), 1, "not kept for the abort handle");
 
     // Detached after it finished, the output not taken: dropped with the handle.
@@ -1316,8 +1318,15 @@ fn an_abort_handle_aborts_from_another_thread() {
     let abort = handle.abort_handle();
     assert!(format!("{abort:?}").starts_with("AbortHandle"));
     ex.run();
-    thread::spawn(move || abort.abort()).join().unwrap();
+    let abort = thread::spawn(move || {
+        abort.abort();
+        abort
+    })
+    .join()
+    .unwrap();
+    assert!(!abort.is_finished(), "aborted, not polled yet");
     ex.run();
+    assert!(abort.is_finished());
     assert!(matches!(now(handle), Err(JoinError::Cancelled)));
 }
 

@@ -710,16 +710,18 @@ impl<T> JoinHandle<T> {
         AbortOnDrop { handle: Some(self) }
     }
 
-    /// A handle that can only abort the task, for whoever must be able to stop it
-    /// without waiting for it.
+    /// A handle that can only abort the task (and tell whether it finished), for
+    /// whoever must be able to stop it without waiting for it. It is `Send` and
+    /// `Sync`, hence the bound on the output: a [`spawn_local`] task with an
+    /// output that is not `Send` has no `AbortHandle` (abort it through this
+    /// handle).
     #[must_use]
     pub fn abort_handle(&self) -> AbortHandle
     where
         T: Send + 'static,
     {
-        let aborter = Aborter::new(&self.shared);
         AbortHandle {
-            abort: Box::new(move || aborter.0.abort()),
+            task: Box::new(Aborter::new(&self.shared)),
         }
     }
 }
@@ -849,13 +851,36 @@ impl<T> fmt::Debug for AbortOnDrop<T> {
 /// While it lives, a pending task keeps a clone of its own waker, to be woken
 /// when aborted (see [`JoinHandle`]).
 pub struct AbortHandle {
-    abort: Box<dyn Fn() + Send + Sync>,
+    task: Box<dyn Abortable>,
+}
+
+/// What an [`AbortHandle`] does to its task, whatever the task's output type.
+trait Abortable: Send + Sync {
+    fn abort(&self);
+    fn is_finished(&self) -> bool;
+}
+
+impl<T: Send> Abortable for Aborter<T> {
+    fn abort(&self) {
+        self.0.abort();
+    }
+
+    fn is_finished(&self) -> bool {
+        self.0.finished.load(Ordering::Acquire)
+    }
 }
 
 impl AbortHandle {
     /// Aborts the task; see [`JoinHandle::abort`].
     pub fn abort(&self) {
-        (self.abort)();
+        self.task.abort();
+    }
+
+    /// Whether the task has finished and its outcome is published; see
+    /// [`JoinHandle::is_finished`].
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
     }
 }
 
