@@ -799,6 +799,7 @@ fn abort_drops_the_future_and_the_handle_yields_cancelled() {
     assert_eq!(err.to_string(), "task was cancelled");
     assert_eq!(format!("{err:?}"), "Cancelled");
     assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    common::panics(|| drop(JoinError::Cancelled.into_panic()));
     assert_eq!(ex.live(), 0);
 }
 
@@ -1081,7 +1082,7 @@ fn a_panic_in_the_task_comes_out_as_panicked_with_its_payload() {
 
     let err = now(formatted).unwrap_err();
     assert_eq!(err.to_string(), "task panicked: boom 2");
-    let payload = err.try_into_panic().unwrap();
+    let payload = err.into_panic();
     assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom 2");
 
     let err = now(typed).unwrap_err();

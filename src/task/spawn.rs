@@ -124,6 +124,31 @@ impl JoinError {
             other => Err(other),
         }
     }
+
+    /// The panic payload, to pass on with `std::panic::resume_unwind` (as
+    /// tokio's `JoinError::into_panic`).
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled, not panicked; see
+    /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// ```
+    /// use async_patterns::task::spawn;
+    ///
+    /// # let ex = async_executor::Executor::new();
+    /// # let spawner = |fut| ex.spawn(fut).detach();
+    /// # futures_lite::future::block_on(ex.run(async {
+    /// let handle = spawn(&spawner, async { panic!("boom") });
+    /// let payload = handle.await.unwrap_err().into_panic();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// # }));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn into_panic(self) -> Box<dyn core::any::Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("async-patterns: JoinError::into_panic on a cancelled task, not a panic")
+    }
 }
 
 impl fmt::Debug for JoinError {
