@@ -211,36 +211,13 @@ fn clone_and_drop_vs_cancel() {
     });
 }
 
-/// Two threads cancel clones of a parent at once: each `cancel` returns only once
-/// the whole subtree is cancelled, also the one that finds the other's cancel
-/// under way (it does not return early and leave the child uncancelled).
-#[test]
-fn concurrent_cancels_both_finish_the_subtree() {
-    model(|| {
-        let parent = CancellationToken::new();
-        let child = parent.child_token();
-        let grandchild = child.child_token();
-        let other = {
-            let (parent, child, grandchild) = (parent.clone(), child.clone(), grandchild.clone());
-            thread::spawn(move || {
-                parent.cancel();
-                assert!(child.is_cancelled());
-                assert!(grandchild.is_cancelled());
-            })
-        };
-        parent.cancel();
-        assert!(child.is_cancelled());
-        assert!(grandchild.is_cancelled());
-        other.join().unwrap();
-    });
-}
-
-/// A parent and its child are cancelled at once: the parent's cancel, which
-/// finds the child cancelled or being cancelled, returns only once the grandchild
-/// is cancelled too.
-#[test]
-fn ancestor_cancel_vs_descendant_cancel() {
-    model(|| {
+/// A spawned thread cancels a parent of three generations while the main thread
+/// cancels the parent too (`main_cancels_parent`) or the child: the spawned
+/// thread's cancel, which may find the other's under way (a token cancelled or
+/// being cancelled), returns only once the whole subtree is cancelled, and so
+/// does the main thread's.
+fn parent_cancel_vs_cancel(main_cancels_parent: bool) {
+    model(move || {
         let parent = CancellationToken::new();
         let child = parent.child_token();
         let grandchild = child.child_token();
@@ -252,10 +229,27 @@ fn ancestor_cancel_vs_descendant_cancel() {
                 assert!(grandchild.is_cancelled(), "cancel returned too early");
             })
         };
-        child.cancel();
+        if main_cancels_parent {
+            parent.cancel();
+            assert!(child.is_cancelled());
+        } else {
+            child.cancel();
+        }
         assert!(grandchild.is_cancelled());
         other.join().unwrap();
     });
+}
+
+/// [`parent_cancel_vs_cancel`]: two cancels of the same parent.
+#[test]
+fn concurrent_cancels_both_finish_the_subtree() {
+    parent_cancel_vs_cancel(true);
+}
+
+/// [`parent_cancel_vs_cancel`]: the parent's cancel against the child's.
+#[test]
+fn ancestor_cancel_vs_descendant_cancel() {
+    parent_cancel_vs_cancel(false);
 }
 
 /// A grandchild is made on a child while the parent is cancelled: it is
