@@ -142,7 +142,8 @@ fn two_putters_vs_get_capacity_one() {
 /// empty" (so that a put and a get can both wait) before it shuts the queue down.
 #[derive(Clone, Copy)]
 enum Then {
-    /// Keep the permit: nothing can move until the shutdown.
+    /// Keep the permit over the shutdown, then put 0 with it: nothing can move
+    /// until the shutdown, and the get waits for the permit's item.
     Keep,
     /// Drop the permit (the slot frees, the waiting put may go), then `shutdown()`.
     DropThenShutdown,
@@ -172,32 +173,26 @@ fn shutdown_vs_waiting_put_and_get(then: Then) {
                 let getter = thread::spawn(move || block_on(get));
                 let mut put_in = vec![1];
                 let mut returned = Vec::new();
-                let late_permit = match then {
+                match then {
                     Then::Keep => {
                         q.shutdown();
-                        Some(permit)
+                        // A permit's put never fails, even after the shutdown: the
+                        // item is there for the waiting get.
+                        permit.put(0);
+                        put_in.push(0);
                     }
                     Then::DropThenShutdown => {
                         drop(permit);
                         q.shutdown();
-                        None
                     }
                     Then::PutThenShutdownNow => {
                         permit.put(0);
                         put_in.push(0);
                         returned = q.shutdown_now();
-                        None
                     }
-                };
+                }
                 let put_result = putter.join().unwrap();
                 let got = getter.join().unwrap();
-
-                if let Some(permit) = late_permit {
-                    // A permit's put never fails, even after the shutdown: the item
-                    // is there for the getters to drain.
-                    permit.put(0);
-                    put_in.push(0);
-                }
                 let mut out = returned.clone();
                 match put_result {
                     Ok(()) => {}
@@ -222,11 +217,7 @@ fn shutdown_vs_waiting_put_and_get(then: Then) {
                 );
                 if let Then::Keep = then {
                     assert!(put_result.is_err(), "the put went through a held slot");
-                    assert_eq!(
-                        got,
-                        Err(ShutdownError),
-                        "nothing was put before the shutdown"
-                    );
+                    assert_eq!(got, Ok(0), "the get waited for the held permit");
                 }
                 if let Then::DropThenShutdown = then {
                     // A put that succeeded did so before the shutdown, and a graceful
@@ -251,8 +242,8 @@ fn shutdown_vs_waiting_put_and_get(then: Then) {
 }
 
 /// [`shutdown_vs_waiting_put_and_get`] with nothing moving before the shutdown:
-/// the shutdown alone must wake both (the put gets its item back, the get fails),
-/// and a permit's put after the shutdown is still drained.
+/// the shutdown alone must wake the put (it gets its item back), and the get
+/// waits for the held permit, whose put after the shutdown it receives.
 #[test]
 fn shutdown_wakes_waiting_put_and_get() {
     shutdown_vs_waiting_put_and_get(Then::Keep);
@@ -366,6 +357,47 @@ fn handed_get_taken_vs_shutdown() {
 #[test]
 fn handed_get_dropped_vs_shutdown() {
     handed_get_vs_shutdown(false);
+}
+
+/// A permit is held while a get waits on one thread and the queue is shut down
+/// gracefully on another; the permit is then used (`put`) or dropped on a third.
+/// The get waits for the permit whichever comes first: it gets the permit's item,
+/// or fails once the permit is dropped (a lost wake-up is a loom deadlock), and
+/// nothing is left in the queue.
+fn held_permit_vs_shutdown_vs_get(put: bool) {
+    model(move || {
+        // SAFETY: the closure joins every thread it spawns.
+        unsafe {
+            with_static(Queue::bounded(1), |q| {
+                let permit = q.try_reserve().expect("a free slot");
+                let getter = thread::spawn(move || block_on(q.get()));
+                let holder = thread::spawn(move || {
+                    if put {
+                        permit.put(7);
+                    } else {
+                        drop(permit);
+                    }
+                });
+                q.shutdown();
+                holder.join().unwrap();
+                let got = getter.join().unwrap();
+                assert_eq!(got, if put { Ok(7) } else { Err(ShutdownError) });
+                assert!(drain(q).is_empty());
+            })
+        };
+    });
+}
+
+/// [`held_permit_vs_shutdown_vs_get`] with the permit used.
+#[test]
+fn held_permit_put_vs_shutdown_vs_get() {
+    held_permit_vs_shutdown_vs_get(true);
+}
+
+/// [`held_permit_vs_shutdown_vs_get`] with the permit dropped.
+#[test]
+fn held_permit_dropped_vs_shutdown_vs_get() {
+    held_permit_vs_shutdown_vs_get(false);
 }
 
 /// As [`cancelled_get_passes_item_on`] with two `Receiver` streams of a split

@@ -821,6 +821,51 @@ fn a_permit_put_after_shutdown_now_is_still_there_to_take() {
     now(q.join());
 }
 
+#[test]
+fn after_a_graceful_shutdown_gets_and_streams_wait_for_the_held_permits() {
+    // A permit's item comes out before the end (tokio's `Receiver` after `close`
+    // waits for the permits too): before, the get failed at once and the item,
+    // put later, was left where nobody read it, so `join` never returned.
+    let q = Queue::bounded(2);
+    let permit = now(q.reserve()).unwrap();
+    let other = now(q.reserve()).unwrap();
+    q.shutdown();
+    assert_eq!(q.try_get(), Err(TryGetError::Empty), "not the end yet");
+    let mut get = pending(q.get());
+    let mut stream = StreamTask::new(q.stream());
+    stream.assert_pending();
+    permit.put(7);
+    assert!(get.is_woken());
+    assert_eq!(get.assert_ready(), Ok(7));
+    q.task_done().unwrap();
+    stream.assert_pending(); // the other permit may still put
+    let mut late = pending(q.get());
+    drop(other); // given up: nothing more can come
+    assert!(late.is_woken());
+    assert_eq!(late.assert_ready(), Err(ShutdownError));
+    assert_eq!(stream.assert_next(), None);
+    now(q.join());
+
+    // A reserve that was given a slot and dropped before it ran gives it up too.
+    let q = Queue::bounded(1);
+    q.try_put(1).unwrap();
+    let reserve = pending(q.reserve());
+    assert_eq!(q.try_get(), Ok(1)); // the slot goes to the waiting reserve
+    assert!(reserve.is_woken());
+    q.shutdown();
+    let mut get = pending(q.get());
+    drop(reserve);
+    assert!(get.is_woken());
+    assert_eq!(get.assert_ready(), Err(ShutdownError));
+
+    // After `shutdown_now`, gets fail at once, held permits or not.
+    let q: Queue<u8> = Queue::bounded(1);
+    let permit = now(q.reserve()).unwrap();
+    assert!(q.shutdown_now().is_empty());
+    assert_eq!(now(q.get()), Err(ShutdownError));
+    drop(permit);
+}
+
 // ---- cancel safety -----------------------------------------------------------
 
 /// Checks that nothing is held: every slot of the bounded(`cap`) queue `q` (empty)
@@ -1805,6 +1850,8 @@ struct Model {
     unfinished: usize,
     taken: usize,
     shutdown: bool,
+    /// `shutdown_now` was called: gets no longer wait for held permits.
+    shut_at_once: bool,
     /// Getters in line, by waiter id.
     getters: VecDeque<u32>,
     /// Streams in line, by waiter id.
@@ -1926,9 +1973,17 @@ impl Model {
             .count()
     }
 
-    /// Shut down, and nothing on its way to a getter: gets fail, streams end.
+    /// Shut down, nothing on its way to a getter, and (unless shut down at once)
+    /// no permit held: gets fail, streams end.
     fn drained(&self) -> bool {
-        self.shutdown && self.in_flight() == 0
+        self.shutdown && self.in_flight() == 0 && (self.reserved == 0 || self.shut_at_once)
+    }
+
+    /// A held slot given up or filled.
+    fn slot_released(&mut self) {
+        self.reserved -= 1;
+        self.refill();
+        self.wake_readers();
     }
 
     /// A graceful shutdown: the putters are woken to fail; the getters and
@@ -1966,10 +2021,7 @@ impl Model {
                 self.deliver(job, Some(n));
                 self.wake_readers();
             }
-            (Some(Given::Served), Fut::Reserve(_)) => {
-                self.reserved -= 1;
-                self.refill();
-            }
+            (Some(Given::Served), Fut::Reserve(_)) => self.slot_released(),
             (Some(Given::Woken | Given::Shutdown), Fut::Stream(_)) if !self.items.is_empty() => {
                 self.wake_stream();
             }
@@ -2179,6 +2231,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
         unfinished: 0,
         taken: 0,
         shutdown: false,
+        shut_at_once: false,
         getters: VecDeque::new(),
         streams: VecDeque::new(),
         putters: VecDeque::new(),
@@ -2249,6 +2302,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                 expected.extend(std::iter::from_fn(|| m.pop_raw()).map(|j| key_id(&j)));
                 m.unfinished -= expected.len();
                 assert_eq!(got, expected, "{at}");
+                m.shut_at_once = true;
                 m.shutdown();
             }
             Op::TryReserve => match q.try_reserve() {
@@ -2268,13 +2322,13 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
                     m.reserved -= 1;
                     m.push(j);
                     m.refill();
+                    m.wake_readers();
                 }
             }
             Op::PermitDrop(i) => {
                 if !permits.is_empty() {
                     drop(permits.remove(i % permits.len()));
-                    m.reserved -= 1;
-                    m.refill();
+                    m.slot_released();
                 }
             }
             Op::Reserve | Op::Put(_) | Op::Get | Op::Join | Op::Stream => {
@@ -2333,8 +2387,7 @@ fn run_ops(order: Order, cap: Option<usize>, ops: &[Op]) {
     }
     for permit in permits {
         drop(permit);
-        m.reserved -= 1;
-        m.refill();
+        m.slot_released();
     }
     let end = At {
         step: ops.len(),

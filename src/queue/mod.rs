@@ -140,6 +140,9 @@ struct Inner<T> {
     /// Slots held by [`PutPermit`]s (counted against the capacity).
     reserved: usize,
     shutdown: bool,
+    /// Shut down at once ([`Queue::shutdown_now`], or the last [`Receiver`] gone):
+    /// gets fail without waiting for the items of outstanding permits.
+    shut_at_once: bool,
     /// The last [`Receiver`] of a split queue is gone ([`Queue::close_reading`]).
     readers_gone: bool,
     /// The waiting tasks, allocated when the first one has to wait (an unused
@@ -203,6 +206,7 @@ impl<T> Inner<T> {
             unfinished: 0,
             taken: 0,
             shutdown: false,
+            shut_at_once: false,
             readers_gone: false,
             lists: None,
         }
@@ -336,6 +340,7 @@ impl<T> Inner<T> {
     /// call). Nothing is on its way to a get afterwards.
     fn take_everything(&mut self, sorted: bool) -> Vec<T> {
         self.shutdown = true;
+        self.shut_at_once = true;
         // The queued items first: a priority queue's `Ord` may panic while they
         // are sorted (they stay queued), and the handed ones are then still with
         // their getters.
@@ -396,10 +401,21 @@ impl<T> Inner<T> {
         self.wake_readers(wakes);
     }
 
-    /// Whether the readers have seen everything: shut down, and no item on its way
-    /// to a get. (Nothing queued is checked by the caller.)
+    /// Whether the readers have seen everything: shut down, no item on its way to
+    /// a get, and (after a graceful shutdown) no permit whose item may still come.
+    /// (Nothing queued is checked by the caller.)
     fn drained(&self) -> bool {
-        self.shutdown && self.lists.as_ref().is_none_or(|lists| lists.in_flight == 0)
+        self.shutdown
+            && (self.reserved == 0 || self.shut_at_once)
+            && self.lists.as_ref().is_none_or(|lists| lists.in_flight == 0)
+    }
+
+    /// A held slot was given up or filled: after a graceful shutdown, the last one
+    /// lets the waiting getters and streams see the end.
+    fn slot_released(&mut self, cap: usize, wakes: &mut WakeList) {
+        self.reserved -= 1;
+        self.refill(cap, wakes);
+        self.wake_readers(wakes);
     }
 
     /// The wait lists, allocated on first use.
@@ -656,7 +672,8 @@ impl<T> Queue<T> {
     /// [`ShutdownError`] once the queue is shut down and empty (after a graceful
     /// [`shutdown`](Self::shutdown) the remaining items still come out first, and
     /// a get waits while an item is on its way to another get, which may still
-    /// give it back: so a waiting get should be polled or dropped, not kept).
+    /// give it back, and while a [`PutPermit`] is held, whose item may still
+    /// come: so a waiting get should be polled or dropped, not kept).
     ///
     /// # Cancel safety
     ///
@@ -722,6 +739,10 @@ impl<T> Queue<T> {
     /// stays that get's; until every such item is taken, the other gets and the
     /// streams wait rather than fail, so that if such a get is dropped instead,
     /// its item goes to one of them (not to a queue nobody reads any more).
+    /// Likewise, the gets and the streams wait for the [`PutPermit`]s still held
+    /// (as tokio's `Receiver` does after `close`): a permit's
+    /// [`put`](PutPermit::put) never fails, and its item comes out before the
+    /// end; once every permit is used or dropped, the gets fail.
     pub fn shutdown(&self) {
         self.with(|inner, wakes, _| {
             inner.shutdown = true;
@@ -813,7 +834,8 @@ impl<T> Queue<T> {
     }
 
     /// A [`Stream`] of the items, which ends once the queue is shut down and empty
-    /// (and no item is on its way to a waiting get, as for [`get`](Self::get)).
+    /// (and no item is on its way to a waiting get, nor a [`PutPermit`] held
+    /// after a graceful shutdown, as for [`get`](Self::get)).
     ///
     /// ```
     /// use async_patterns::queue::Queue;
@@ -1005,8 +1027,7 @@ impl<T> Queue<T> {
     fn cancel_reserve(&self, k: usize) {
         self.with(|inner, wakes, stale| {
             if let PutWait::Done = inner.lists().putters.remove(k, stale).1 {
-                inner.reserved -= 1;
-                inner.refill(self.cap, wakes);
+                inner.slot_released(self.cap, wakes);
             }
         });
     }
@@ -1207,7 +1228,9 @@ impl<T> fmt::Debug for Reserve<'_, T> {
 }
 
 /// A slot held in a bounded [`Queue`]: [`put`](Self::put) fills it without waiting
-/// or failing; dropping the permit frees the slot.
+/// or failing; dropping the permit frees the slot. After a graceful
+/// [`shutdown`](Queue::shutdown), the gets wait for the permits still held, so
+/// use or drop a permit soon.
 #[must_use = "dropping a permit frees its slot at once"]
 pub struct PutPermit<'a, T> {
     queue: &'a Queue<T>,
@@ -1224,6 +1247,8 @@ impl<T> PutPermit<'_, T> {
         core::mem::forget(self);
         let cap = queue.cap;
         let unwanted = queue.with(|inner, wakes, _| {
+            // Given up first: if a priority queue's `Ord` panics while the item is
+            // sorted in, the item is queued and the slot free all the same.
             inner.reserved -= 1;
             if inner.readers_gone {
                 return Some(item); // dropped after the lock
@@ -1231,6 +1256,9 @@ impl<T> PutPermit<'_, T> {
             inner.push(item, wakes);
             // Handed straight to a waiting getter, the item left the slot free.
             inner.refill(cap, wakes);
+            // After a graceful shutdown, readers that waited for this permit find
+            // its item (and the end, once it is taken, if it was the last).
+            inner.wake_readers(wakes);
             None
         });
         drop(unwanted);
@@ -1240,10 +1268,8 @@ impl<T> PutPermit<'_, T> {
 impl<T> Drop for PutPermit<'_, T> {
     fn drop(&mut self) {
         let cap = self.queue.cap;
-        self.queue.with(|inner, wakes, _| {
-            inner.reserved -= 1;
-            inner.refill(cap, wakes);
-        });
+        self.queue
+            .with(|inner, wakes, _| inner.slot_released(cap, wakes));
     }
 }
 
