@@ -843,8 +843,20 @@ fn after_a_graceful_shutdown_gets_and_streams_wait_for_the_held_permits() {
     drop(other); // given up: nothing more can come
     assert!(late.is_woken());
     assert_eq!(late.assert_ready(), Err(ShutdownError));
+    assert!(stream.wakes() > 0, "the stream is woken to see the end");
     assert_eq!(stream.assert_next(), None);
     now(q.join());
+
+    // A stream alone gets the permit's item, then the end.
+    let q = Queue::bounded(1);
+    let permit = now(q.reserve()).unwrap();
+    q.shutdown();
+    let mut stream = StreamTask::new(q.stream());
+    stream.assert_pending();
+    permit.put(8);
+    assert!(stream.wakes() > 0, "woken for the item");
+    assert_eq!(stream.assert_next(), Some(8));
+    assert_eq!(stream.assert_next(), None);
 
     // A reserve that was given a slot and dropped before it ran gives it up too.
     let q = Queue::bounded(1);
@@ -858,10 +870,15 @@ fn after_a_graceful_shutdown_gets_and_streams_wait_for_the_held_permits() {
     assert!(get.is_woken());
     assert_eq!(get.assert_ready(), Err(ShutdownError));
 
-    // After `shutdown_now`, gets fail at once, held permits or not.
+    // After `shutdown_now`, gets fail at once, held permits or not, also one
+    // that was waiting for a permit after a graceful shutdown.
     let q: Queue<u8> = Queue::bounded(1);
     let permit = now(q.reserve()).unwrap();
+    q.shutdown();
+    let mut waiting = pending(q.get());
     assert!(q.shutdown_now().is_empty());
+    assert!(waiting.is_woken());
+    assert_eq!(waiting.assert_ready(), Err(ShutdownError));
     assert_eq!(now(q.get()), Err(ShutdownError));
     drop(permit);
 }

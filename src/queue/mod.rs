@@ -45,7 +45,8 @@ use crate::sync_facade::{BlockingMutex, const_fn};
 ///   took it calls [`task_done`](Self::task_done); [`join`](Self::join) waits until
 ///   nothing is unfinished.
 /// - **Shutdown** instead of sentinels: [`shutdown`](Self::shutdown) lets consumers
-///   drain what is queued, then their gets fail; [`shutdown_now`](Self::shutdown_now)
+///   drain what is queued (and the items of the [`PutPermit`]s still held), then
+///   their gets fail; [`shutdown_now`](Self::shutdown_now)
 ///   hands the queued items back at once. No item is ever dropped silently: a put
 ///   that fails returns its item. (One exception, where nobody could get the item:
 ///   a [`PutPermit`] filled after the last [`Receiver`] of a split queue is gone.)
@@ -617,7 +618,9 @@ impl<T> Queue<T> {
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`] if the queue is shut down (also while waiting).
+    /// [`ShutdownError`] if the queue is shut down (also while waiting, unless the
+    /// reserve was given its slot before: then it holds it, see
+    /// [`PutPermit`]).
     ///
     /// # Cancel safety
     ///
@@ -692,7 +695,9 @@ impl<T> Queue<T> {
     ///
     /// [`TryGetError::Empty`], or [`TryGetError::Shutdown`] if the queue is shut down
     /// and empty (and no item is on its way to a waiting get, which could give it
-    /// back).
+    /// back, nor a [`PutPermit`] held after a graceful shutdown, whose item may
+    /// still come: so [`is_shutdown`](Self::is_shutdown) does not mean that
+    /// nothing is left to get).
     pub fn try_get(&self) -> Result<T, TryGetError> {
         self.with(|inner, wakes, _| match inner.pop(self.cap, wakes) {
             Some(item) => Ok(item),
@@ -1229,8 +1234,11 @@ impl<T> fmt::Debug for Reserve<'_, T> {
 
 /// A slot held in a bounded [`Queue`]: [`put`](Self::put) fills it without waiting
 /// or failing; dropping the permit frees the slot. After a graceful
-/// [`shutdown`](Queue::shutdown), the gets wait for the permits still held, so
-/// use or drop a permit soon.
+/// [`shutdown`](Queue::shutdown), the gets and streams wait for the permits still
+/// held (and for a [`reserve`](Queue::reserve) that was given its slot and not
+/// polled since), so use or drop a permit soon, and never wait for a get or a
+/// stream of the same queue while holding one: after a shutdown that get would
+/// wait for the permit, that is for its own task.
 #[must_use = "dropping a permit frees its slot at once"]
 pub struct PutPermit<'a, T> {
     queue: &'a Queue<T>,
