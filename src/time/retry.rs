@@ -638,14 +638,15 @@ where
         // call that is not inlined may get a pointer into the caller's future
         // (where this `Retry` lives) on any path back into that loop: the
         // compiler must then assume the call changes them, and stores and reloads
-        // them every turn (a chain through memory that cost up to 1.3x the direct
-        // await). So `drive` is marked `#[inline]` too, and calls the one function
-        // of this crate's own there that cannot be inlined into the caller
-        // (`Backoff::next`, not generic) on a copy of the `Backoff`. What the
-        // operation and the timer call is theirs: with a timer whose `sleep` or
-        // sleep future is not inlined (`ManualTimer`, `TokioTimer`), the caller
-        // stores and reloads again (benches/README.md, "`retry` keeps the
-        // caller's registers").
+        // them every turn (a chain through memory: 1.17x-1.40x the direct await
+        // in the bench, against 0.98x-1.16x now; benches/README.md, "`retry`
+        // keeps the caller's registers"). So `drive` is marked `#[inline]` too,
+        // and calls the one function of this crate's own there that cannot be
+        // inlined into the caller (`Backoff::next`, not generic) on a copy of the
+        // `Backoff`. What the operation and the timer call is theirs: a timer
+        // whose sleep is not inlined (`ManualTimer`'s and `TokioTimer`'s are not
+        // generic) gets such a pointer in turn; only the bench's closure timer
+        // was measured.
         if let StateProj::Idle = this.state.as_mut().project() {
             this.state.set(State::Running {
                 attempt: (this.op)(),
