@@ -593,20 +593,42 @@ fn on_complete_vs_completion_then_await() {
 // ---------------------------------------------------------------------------
 
 /// A task finishes on its runner (its `Leave` removes it from the registry and
-/// wakes the joiners once the set is empty) while `join()` waits: the join
-/// completes, and the set is empty.
-#[test]
-fn background_leave_vs_join() {
-    model(|| {
+/// wakes the joiners once the set is empty) while `join()` waits on the main
+/// thread: the join completes, and the set is empty. With `dropped_join`, a second
+/// join is polled once and dropped on a third thread meanwhile: it takes no
+/// wake-up with it (a lost wake-up is a loom deadlock).
+fn background_leave_vs_join_model(dropped_join: bool) {
+    model(move || {
         let spawned = Spawned::default();
-        let tasks = BackgroundTasks::new(spawned.clone());
+        let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
         drop(tasks.spawn(async {}));
         let task = spawned.take_one();
         let runner = thread::spawn(move || block_on(task));
+        let dropper = dropped_join.then(|| {
+            let tasks = tasks.clone();
+            thread::spawn(move || {
+                let _ = poll_once(pin!(tasks.join()));
+            })
+        });
         block_on(tasks.join());
         assert!(tasks.is_empty());
         runner.join().unwrap();
+        if let Some(dropper) = dropper {
+            dropper.join().unwrap();
+        }
     });
+}
+
+/// [`background_leave_vs_join_model`] with one join.
+#[test]
+fn background_leave_vs_join() {
+    background_leave_vs_join_model(false);
+}
+
+/// [`background_leave_vs_join_model`] with a second join dropped meanwhile.
+#[test]
+fn background_join_dropped_vs_leave() {
+    background_leave_vs_join_model(true);
 }
 
 /// Two tasks on one runner, one done at its first poll, one that never finishes
@@ -637,31 +659,6 @@ fn background_cancel_all_vs_finish_vs_join() {
             Err(error) => assert!(error.is_cancelled(), "{error:?}"),
         }
         assert!(matches!(block_on(stuck), Err(JoinError::Cancelled)));
-    });
-}
-
-/// Two joins wait for a set of one task: one is polled once and dropped on one
-/// thread while the task finishes on another (its `Leave` wakes every joiner once
-/// the set is empty): the dropped join takes no wake-up with it, so the other
-/// join, on the main thread, completes (a lost wake-up is a loom deadlock).
-#[test]
-fn background_join_dropped_vs_leave() {
-    model(|| {
-        let spawned = Spawned::default();
-        let tasks = Arc::new(BackgroundTasks::new(spawned.clone()));
-        drop(tasks.spawn(async {}));
-        let task = spawned.take_one();
-        let runner = thread::spawn(move || block_on(task));
-        let dropper = {
-            let tasks = tasks.clone();
-            thread::spawn(move || {
-                let _ = poll_once(pin!(tasks.join()));
-            })
-        };
-        block_on(tasks.join());
-        assert!(tasks.is_empty());
-        runner.join().unwrap();
-        dropper.join().unwrap();
     });
 }
 

@@ -27,7 +27,8 @@ use async_patterns::task::{
 };
 use common::{
     BoxedUnit, DropMark, Drops, Manual, Rng, Task, counting_waker, drop_at_pending,
-    drop_at_pending_releasing_waker, now, pending as pending_at, within_a_minute, yield_now,
+    drop_at_pending_releasing_waker, now, panics, pending as pending_at, within_a_minute,
+    yield_now,
 };
 use futures_lite::future::block_on;
 
@@ -799,7 +800,7 @@ fn abort_drops_the_future_and_the_handle_yields_cancelled() {
     assert_eq!(err.to_string(), "task was cancelled");
     assert_eq!(format!("{err:?}"), "Cancelled");
     assert!(err.try_into_panic().unwrap_err().is_cancelled());
-    common::panics(|| drop(JoinError::Cancelled.into_panic()));
+    panics(|| drop(JoinError::Cancelled.into_panic()));
     assert_eq!(ex.live(), 0);
 }
 

@@ -191,15 +191,15 @@ impl<S> BackgroundTasks<S> {
     /// Aborts every task in the set (see [`JoinHandle::abort`]): each one's future
     /// is dropped at its next poll, and it leaves the set then.
     pub fn cancel_all(&self) {
-        self.abort_all(0);
+        self.abort_all(false);
     }
 
-    /// [`cancel_all`](Self::cancel_all), adding `shutdowns` to the shutdowns under
-    /// way in the same critical section.
-    fn abort_all(&self, shutdowns: usize) {
+    /// [`cancel_all`](Self::cancel_all); if `shutdown_starts`, a shutdown is
+    /// counted as under way in the same critical section.
+    fn abort_all(&self, shutdown_starts: bool) {
         let mut wakes = WakeList::new();
         self.registry.state.with(|state| {
-            state.shutdowns += shutdowns;
+            state.shutdowns += usize::from(shutdown_starts);
             for abort in state.tasks.iter_mut() {
                 wakes.push(abort());
             }
@@ -329,7 +329,7 @@ impl<S> Future for Shutdown<'_, S> {
             // `Running` first: it is what `finish` counts back down by, also if a
             // waker panics in the abort's wake-ups.
             this.stage = Stage::Running(tasks.join());
-            tasks.abort_all(1);
+            tasks.abort_all(true);
         }
         let Stage::Running(join) = &mut this.stage else {
             return Poll::Ready(()); // polled again after it completed

@@ -172,15 +172,15 @@ fn close(node: &Node, nodes: &mut Vec<Arc<Node>>) {
 /// Phase 2 of [`cancel`] on `node`: marks it cancelled unless it is already, and
 /// adds its waiters to `wakes`. Gives back its parent link and its children, for
 /// the caller to let go of after the lock, as everything a node lets go of.
-fn mark_cancelled(node: &Node, wakes: &mut WakeList) -> (Option<Link>, Option<Slab<Arc<Node>>>) {
+fn mark_cancelled(node: &Node, wakes: &mut WakeList) -> (Option<Link>, Slab<Arc<Node>>) {
     node.state.with(|state| {
         if node.cancelled.load(Ordering::Relaxed) {
-            return (None, None);
+            return (None, Slab::new());
         }
         node.cancelled.store(true, Ordering::Release);
         state.waiters.drain().for_each(|w| wakes.push(Some(w)));
         let children = core::mem::replace(&mut state.children, Slab::new());
-        (state.parent.take(), Some(children))
+        (state.parent.take(), children)
     })
 }
 

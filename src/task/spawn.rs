@@ -322,6 +322,11 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Whether the outcome is published.
+    fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
     /// Sets the abort flag and returns the task's waker, for the caller to wake
     /// once it holds no lock.
     fn request_abort(&self) -> Option<Waker> {
@@ -659,7 +664,7 @@ impl<T> JoinHandle<T> {
     /// handle would not wait).
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        self.shared.finished.load(Ordering::Acquire)
+        self.shared.is_finished()
     }
 
     /// Runs `callback` with the task's outcome once it finishes (asyncio's
@@ -891,7 +896,7 @@ impl<T: Send> Abortable for Aborter<T> {
     }
 
     fn is_finished(&self) -> bool {
-        self.0.finished.load(Ordering::Acquire)
+        self.0.is_finished()
     }
 }
 

@@ -340,8 +340,11 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
                     // poll ran (another thread moved the clock, or the read was
                     // slow). Then it goes out now, and the new item waits for a
                     // quiet time of its own.
-                    let due = is_due(this.sleep.as_mut(), cx);
-                    let out = if due { this.latest.take() } else { None };
+                    let out = if is_due(this.sleep.as_mut(), cx) {
+                        this.latest.take()
+                    } else {
+                        None
+                    };
                     *this.latest = Some(item);
                     this.sleep.set(Some(this.timer.sleep(*this.delay)));
                     if out.is_some() {
@@ -352,11 +355,8 @@ impl<S: Stream, Tm: Timer> Stream for Debounce<S, Tm> {
                 Poll::Pending => break,
             }
         }
-        if *this.ended {
-            this.sleep.set(None);
-            return Poll::Ready(this.latest.take());
-        }
-        if is_due(this.sleep.as_mut(), cx) {
+        // Ended (flush the last item), or its quiet time is over.
+        if *this.ended || is_due(this.sleep.as_mut(), cx) {
             this.sleep.set(None);
             return Poll::Ready(this.latest.take());
         }
