@@ -140,15 +140,25 @@ struct Inner<T> {
     taken: usize,
     /// Slots held by [`PutPermit`]s (counted against the capacity).
     reserved: usize,
-    shutdown: bool,
-    /// Shut down at once ([`Queue::shutdown_now`], or the last [`Receiver`] gone):
-    /// gets fail without waiting for the items of outstanding permits.
-    shut_at_once: bool,
-    /// The last [`Receiver`] of a split queue is gone ([`Queue::close_reading`]).
-    readers_gone: bool,
+    /// How far the queue is shut down; it only goes forward ([`Inner::close`]).
+    closed: Closed,
     /// The waiting tasks, allocated when the first one has to wait (an unused
     /// queue stays small).
     lists: Option<Box<Lists<T>>>,
+}
+
+/// How far a queue is shut down, in the order it goes (each implies the ones
+/// before it).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Closed {
+    Open,
+    /// [`Queue::shutdown`]: puts fail, gets drain what is left.
+    Gracefully,
+    /// Shut down at once ([`Queue::shutdown_now`], or the last [`Receiver`]
+    /// gone): gets fail without waiting for the items of held permits.
+    AtOnce,
+    /// The last [`Receiver`] of a split queue is gone ([`Queue::close_reading`]).
+    ReadersGone,
 }
 
 /// The waiting tasks. Items and slots are handed to waiters directly (as flume
@@ -206,9 +216,7 @@ impl<T> Inner<T> {
             reserved: 0,
             unfinished: 0,
             taken: 0,
-            shutdown: false,
-            shut_at_once: false,
-            readers_gone: false,
+            closed: Closed::Open,
             lists: None,
         }
     }
@@ -220,7 +228,7 @@ impl<T> Inner<T> {
     /// Holds a slot for a [`PutPermit`] if the queue is open and has room.
     #[inline]
     fn hold_slot(&mut self, cap: usize) -> Result<(), TryPutError<()>> {
-        if self.shutdown {
+        if self.is_shut() {
             Err(TryPutError::Shutdown(()))
         } else if self.has_room(cap) {
             self.reserved += 1;
@@ -340,8 +348,7 @@ impl<T> Inner<T> {
     /// the order they would have come out if `sorted` (else unsorted: no `Ord`
     /// call). Nothing is on its way to a get afterwards.
     fn take_everything(&mut self, sorted: bool) -> Vec<T> {
-        self.shutdown = true;
-        self.shut_at_once = true;
+        self.close(Closed::AtOnce);
         // The queued items first: a priority queue's `Ord` may panic while they
         // are sorted (they stay queued), and the handed ones are then still with
         // their getters.
@@ -406,9 +413,19 @@ impl<T> Inner<T> {
     /// a get, and (after a graceful shutdown) no permit whose item may still come.
     /// (Nothing queued is checked by the caller.)
     fn drained(&self) -> bool {
-        self.shutdown
-            && (self.reserved == 0 || self.shut_at_once)
+        self.is_shut()
+            && (self.reserved == 0 || self.closed >= Closed::AtOnce)
             && self.lists.as_ref().is_none_or(|lists| lists.in_flight == 0)
+    }
+
+    /// Whether the queue is shut down (in any way).
+    fn is_shut(&self) -> bool {
+        self.closed >= Closed::Gracefully
+    }
+
+    /// Shuts down at least as far as `to` (never back).
+    fn close(&mut self, to: Closed) {
+        self.closed = self.closed.max(to);
     }
 
     /// A held slot was given up or filled: after a graceful shutdown, the last one
@@ -602,7 +619,7 @@ impl<T> Queue<T> {
     /// [`TryPutError::Full`] or [`TryPutError::Shutdown`], with the item.
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
         self.with(|inner, wakes, _| {
-            if inner.shutdown {
+            if inner.is_shut() {
                 Err(TryPutError::Shutdown(item))
             } else if inner.has_room(self.cap) {
                 inner.push(item, wakes);
@@ -750,7 +767,7 @@ impl<T> Queue<T> {
     /// end; once every permit is used or dropped, the gets fail.
     pub fn shutdown(&self) {
         self.with(|inner, wakes, _| {
-            inner.shutdown = true;
+            inner.close(Closed::Gracefully);
             inner.wake_all_waiters(wakes);
         });
     }
@@ -792,7 +809,7 @@ impl<T> Queue<T> {
     /// queue's `Ord` is not called).
     pub(super) fn close_reading(&self) {
         let dropped = self.with(|inner, wakes, _| {
-            inner.readers_gone = true;
+            inner.close(Closed::ReadersGone);
             let dropped = inner.take_everything(false);
             inner.taken = 0;
             let unfinished = inner.unfinished;
@@ -807,7 +824,7 @@ impl<T> Queue<T> {
 
     /// Whether the queue was shut down.
     pub fn is_shutdown(&self) -> bool {
-        self.inner.with(|inner| inner.shutdown)
+        self.inner.with(|inner| inner.is_shut())
     }
 
     /// How many items are queued (a snapshot; items already handed to waiting
@@ -997,7 +1014,7 @@ impl<T> Queue<T> {
             }
             // The put holds its item here (checked above, or given back just now).
             const HELD: &str = "the put holds its item";
-            if inner.shutdown {
+            if inner.is_shut() {
                 return Poll::Ready(Err(PutError(item.take().expect(HELD))));
             }
             // No putter waits while there is room (`refill`), so this keeps FIFO.
@@ -1127,7 +1144,7 @@ impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (len, unfinished, shutdown) = self
             .inner
-            .with(|inner| (inner.items.len(), inner.unfinished, inner.shutdown));
+            .with(|inner| (inner.items.len(), inner.unfinished, inner.is_shut()));
         f.debug_struct("Queue")
             .field("len", &len)
             .field("capacity", &self.capacity())
@@ -1258,7 +1275,7 @@ impl<T> PutPermit<'_, T> {
             // Given up first: if a priority queue's `Ord` panics while the item is
             // sorted in, the item is queued and the slot free all the same.
             inner.reserved -= 1;
-            if inner.readers_gone {
+            if inner.closed == Closed::ReadersGone {
                 return Some(item); // dropped after the lock
             }
             inner.push(item, wakes);
